@@ -1,0 +1,42 @@
+// The Node.js addon: host helpers that TypeScript calls in-process.
+#include <napi.h>
+
+#include "kvm/probe.h"
+
+namespace {
+
+// probeKvm(device?: string): the KVM device's state as a plain object.
+Napi::Value ProbeKvm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string device = "/dev/kvm";
+  if (info.Length() > 0 && info[0].IsString()) device = info[0].As<Napi::String>().Utf8Value();
+
+  noah::kvm::ProbeResult result = noah::kvm::probe(device);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("device", result.device);
+  out.Set("usable", result.usable);
+  out.Set("error", result.error);
+  out.Set("apiVersion", result.api_version);
+  out.Set("platform", result.platform);
+  Napi::Array capabilities = Napi::Array::New(env, result.capabilities.size());
+  for (size_t i = 0; i < result.capabilities.size(); i++) {
+    const auto& capability = result.capabilities[i];
+    Napi::Object item = Napi::Object::New(env);
+    item.Set("name", capability.name);
+    item.Set("present", capability.present);
+    item.Set("value", Napi::Number::New(env, static_cast<double>(capability.value)));
+    item.Set("required", capability.required);
+    capabilities.Set(i, item);
+  }
+  out.Set("capabilities", capabilities);
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("probeKvm", Napi::Function::New(env, ProbeKvm));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(noah_addon, Init)

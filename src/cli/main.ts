@@ -1,0 +1,84 @@
+import { packageVersion } from '../native';
+import { parseArgs } from './args';
+import { Command, CommandIo } from './command';
+import { infoCommand } from './commands/info';
+import { runCommand } from './commands/run';
+import { CliError, ExitStatus } from './errors';
+
+/** Every `noah` verb, in the order `noah --help` lists them. */
+export const commands: Command[] = [runCommand, infoCommand];
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'Usage: noah [--help | --version] COMMAND [ARG...]',
+    '',
+    'Run Linux container images in a KVM virtual machine with no guest kernel.',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run "noah COMMAND --help" for the options of a command.',
+  ].join('\n');
+}
+
+function commandHelp(command: Command): string {
+  const lines = [`Usage: noah ${command.name} ${command.usage}`, '', command.summary];
+  if (command.options.length > 0) {
+    lines.push('', 'Options:');
+    for (const option of command.options) {
+      const flag = (option.short ? `-${option.short}, ` : '    ') + `--${option.name}`;
+      lines.push(`  ${(flag + (option.value ? ' VALUE' : '')).padEnd(24)} ${option.help}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Runs `noah ARGV...` and resolves to the exit status. */
+export async function main(argv: string[], io: CommandIo = process): Promise<number> {
+  try {
+    const first = argv[0];
+    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+      io.stdout.write(usage() + '\n');
+      return first === undefined ? ExitStatus.usage : ExitStatus.ok;
+    }
+    if (first === '--version' || first === '-v' || first === 'version') {
+      io.stdout.write(`noah version ${packageVersion()}\n`);
+      return ExitStatus.ok;
+    }
+    const command = commands.find((c) => c.name === first);
+    if (command === undefined) {
+      throw new CliError(`unknown command "${first}": run "noah --help" for the list`);
+    }
+    const rest = argv.slice(1);
+    const beforeCommand = command.stopAtPositional
+      ? rest.slice(0, firstPositional(rest, command))
+      : rest;
+    if (beforeCommand.includes('--help') || beforeCommand.includes('-h')) {
+      io.stdout.write(commandHelp(command) + '\n');
+      return ExitStatus.ok;
+    }
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.stderr.write(`noah: ${error.message}\n`);
+      return error.exitStatus;
+    }
+    io.stderr.write(`noah: ${error instanceof Error ? (error.stack ?? error.message) : error}\n`);
+    return ExitStatus.noahFailed;
+  }
+}
+
+/** The index of the first positional argument, so `--help` after it belongs to the program. */
+function firstPositional(argv: string[], command: Command): number {
+  try {
+    const parsed = parseArgs(
+      argv,
+      [...command.options, { name: 'help', short: 'h', help: '' }],
+      true,
+    );
+    return parsed.positionals.length === 0 ? argv.length : argv.length - parsed.positionals.length;
+  } catch {
+    return argv.length;
+  }
+}
