@@ -24,7 +24,7 @@ import {
   startRegistry,
 } from './helpers/registry';
 
-/** What the global teardown needs; jest runs setup and teardown in the same process. */
+/** State for the global teardown, which jest runs in the same process as the setup. */
 export interface GlobalRegistryState {
   server: RegistryServer;
   directory: string;
@@ -45,15 +45,15 @@ function selectedImages(): RegistryImageName[] {
   for (const name of names) {
     if (!(registryImageNames as string[]).includes(name)) {
       throw new Error(
-        `${registryImagesVariable} names an unknown image "${name}"; ` +
-          `known images: ${registryImageNames.join(', ')}`,
+        `${registryImagesVariable} names an unknown image "${name}". ` +
+          `Known images: ${registryImageNames.join(', ')}`,
       );
     }
   }
   return names as RegistryImageName[];
 }
 
-/** Builds what the selected images need; every image and root folder when all are selected. */
+/** Builds the fixtures that the selected images need, or every fixture when all are selected. */
 async function buildFixtures(names: RegistryImageName[]): Promise<void> {
   if (names.length === registryImageNames.length) {
     await buildAllFixtures();

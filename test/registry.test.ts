@@ -10,7 +10,7 @@ import {
 } from './fixtures/oci';
 import { PushedImage, testRegistry, testRegistryImage } from './helpers/registry';
 
-/** Every manifest type a client accepts; docker-registry 2.8 returns 404 for unlisted ones. */
+/** Every manifest media type, because docker-registry 2.8 returns 404 for a type left out. */
 const manifestAccept = [
   mediaTypes.ociManifest,
   mediaTypes.ociIndex,
@@ -158,7 +158,7 @@ describe('test registry', () => {
     for (const layer of manifest.layers) {
       expect(layer.mediaType).toBe(mediaTypes.ociLayerGzip);
     }
-    // The minbase root is tens of megabytes compressed; layer two is a few hundred bytes.
+    // The minbase root is tens of megabytes compressed, and layer two a few hundred bytes.
     expect(manifest.layers[0].size).toBeGreaterThan(20 * 1024 * 1024);
     expect(manifest.layers[1].size).toBeLessThan(64 * 1024);
 

@@ -31,7 +31,7 @@ export const registryPidVariable = 'NOAH_TEST_REGISTRY_PID';
 export const registryImagesVariable = 'NOAH_TEST_IMAGES';
 
 /**
- * The images the registry holds, by repository name. Every one is tagged `latest`.
+ * The images in the test registry, by repository name. Every one is tagged `latest`.
  * - `busybox`: the OCI busybox layout, pushed byte for byte.
  * - `busybox-docker`: the same image converted by skopeo to Docker schema-2 media types.
  * - `busybox-zstd`: the OCI busybox image with a zstd layer, pushed byte for byte.
@@ -49,7 +49,7 @@ interface PushRecipe {
   skopeoArgs: string[];
 }
 
-// --preserve-digests makes skopeo fail rather than rewrite a manifest, so the registry holds
+// --preserve-digests makes skopeo fail rather than rewrite a manifest, so the registry stores
 // the layout's exact bytes. --format v2s2 converts to Docker media types instead.
 const pushRecipes: Record<RegistryImageName, PushRecipe> = {
   busybox: {
@@ -107,7 +107,7 @@ export interface PushedImage {
 
 /** The registry of a jest run, as the global setup writes it to the info file. */
 export interface TestRegistryInfo {
-  /** `127.0.0.1:PORT`; the registry speaks plain HTTP without authentication. */
+  /** `127.0.0.1:PORT`. The registry serves plain HTTP without authentication. */
   address: string;
   images: Partial<Record<RegistryImageName, PushedImage>>;
 }
@@ -212,9 +212,11 @@ export async function startRegistry(options: RegistryOptions): Promise<RegistryS
     const started = Date.now();
     let ready = false;
     while (!ready && child.exitCode === null && Date.now() - started < 10000) {
-      const error = await Promise.race([spawnError, new Promise((r) => setTimeout(r, 50))]);
+      const error = await Promise.race([spawnError, new Promise((wake) => setTimeout(wake, 50))]);
       if (error instanceof Error) {
-        throw new Error(`failed to start docker-registry (install the Debian package): ${error}`);
+        throw new Error(
+          `failed to start docker-registry: ${error.message}. Install the Debian package docker-registry.`,
+        );
       }
       ready = await canConnect(port);
     }
