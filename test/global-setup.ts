@@ -128,6 +128,7 @@ export default async function globalSetup(): Promise<void> {
   const seconds = (milliseconds: number) => (milliseconds / 1000).toFixed(1);
   process.stderr.write(
     `Test registry on ${server.address} with ${names.length} images ` +
-      `(fixtures ${seconds(built - started)} s, registry and push ${seconds(Date.now() - built)} s)\n`,
+      `(fixtures ${seconds(built - started)} s, ` +
+      `registry and push ${seconds(Date.now() - built)} s)\n`,
   );
 }

@@ -215,7 +215,8 @@ export async function startRegistry(options: RegistryOptions): Promise<RegistryS
       const error = await Promise.race([spawnError, new Promise((wake) => setTimeout(wake, 50))]);
       if (error instanceof Error) {
         throw new Error(
-          `failed to start docker-registry: ${error.message}. Install the Debian package docker-registry.`,
+          `failed to start docker-registry: ${error.message}. ` +
+            'Install the Debian package docker-registry.',
         );
       }
       ready = await canConnect(port);
