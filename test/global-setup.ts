@@ -88,7 +88,7 @@ function stopOnSignals(): void {
 export default async function globalSetup(): Promise<void> {
   const names = selectedImages();
   const started = Date.now();
-  process.stderr.write('\nBuilding fixture images (the first build runs mmdebstrap)...\n');
+  process.stderr.write('\nPreparing fixture images (a cold rootfs-cache/ runs mmdebstrap)...\n');
   await buildFixtures(names);
   const built = Date.now();
 
