@@ -1,3 +1,164 @@
-int main() {
-  return 0;
+// noah-translator: runs one Linux x86-64 program in a KVM guest with no kernel, carrying out
+// its system calls in this host process.
+//
+//   noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--trace] -- PROGRAM [ARG...]
+//
+// Exit status: the program's own, or the signal that ended it (this process dies of the same
+// signal). 125 when the translator cannot start, 126 when the program cannot be executed and
+// 127 when it is not found, as Docker reports them.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "translator/loader/elf.h"
+#include "translator/syscall/fd.h"
+#include "translator/task/process.h"
+#include "translator/util/log.h"
+
+namespace {
+
+constexpr int kExitTranslatorFailed = 125;
+constexpr int kExitCannotExecute = 126;
+constexpr int kExitNotFound = 127;
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct CommandLine {
+  std::string root;
+  std::string cwd = "/";
+  std::vector<std::string> env;
+  std::vector<std::string> argv;
+  noah::Options options;
+};
+
+[[noreturn]] void usage_error(const std::string& message) {
+  noah::log::error("%s", message.c_str());
+  noah::log::error(
+      "usage: noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... "
+      "[--trace] -- PROGRAM [ARG...]");
+  _exit(kExitTranslatorFailed);
+}
+
+CommandLine parse(int argc, char** argv) {
+  CommandLine line;
+  int i = 1;
+  for (; i < argc; i++) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage_error("missing value after " + arg);
+      return argv[++i];
+    };
+    if (arg == "--") {
+      i++;
+      break;
+    }
+    if (arg == "--root") {
+      line.root = value();
+    } else if (arg == "--cwd") {
+      line.cwd = value();
+    } else if (arg == "--env") {
+      line.env.push_back(value());
+    } else if (arg == "--trace") {
+      line.options.trace = true;
+    } else {
+      usage_error("unknown option " + arg);
+    }
+  }
+  for (; i < argc; i++) line.argv.push_back(argv[i]);
+  if (line.root.empty()) usage_error("--root is required");
+  if (line.argv.empty()) usage_error("no program to run");
+  return line;
+}
+
+// Finds `name` in the guest's PATH as execvp does, or returns "" when no entry is executable.
+std::string search_path(noah::Process& process, const std::string& name,
+                        const std::vector<std::string>& env) {
+  if (name.find('/') != std::string::npos) return name;
+  std::string path = kDefaultPath;
+  for (const auto& entry : env) {
+    if (entry.compare(0, 5, "PATH=") == 0) path = entry.substr(5);
+  }
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t colon = path.find(':', start);
+    if (colon == std::string::npos) colon = path.size();
+    std::string directory = path.substr(start, colon - start);
+    std::string candidate = (directory.empty() ? "." : directory) + "/" + name;
+    int fd = process.fs.open(process.fs.cwd(), candidate, O_PATH, 0);
+    if (fd >= 0) {
+      struct stat status;
+      bool executable =
+          fstat(fd, &status) == 0 && S_ISREG(status.st_mode) && (status.st_mode & 0111);
+      close(fd);
+      if (executable) return candidate;
+    }
+    start = colon + 1;
+  }
+  return "";
+}
+
+// Gives the guest its own copies of the standard descriptors, and points the host's stdin and
+// stdout at /dev/null so that a guest closing its stdout closes the last copy.
+void setup_stdio(noah::Process& process) {
+  for (int fd = 0; fd <= 2; fd++) {
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) continue;  // closed on the host, so closed in the guest too
+    process.files.install_at(fd, std::make_shared<noah::vfs::OpenFile>(copy), false);
+  }
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    close(null);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CommandLine line = parse(argc, argv);
+  // A write to a closed pipe must return EPIPE to the guest, which then gets SIGPIPE itself.
+  signal(SIGPIPE, SIG_IGN);
+  // The guest's umask is applied by the translator; the host must not apply its own too.
+  umask(0);
+  try {
+    noah::Process process(line.root, line.options);
+    setup_stdio(process);
+    std::string cwd_error;
+    int cwd = process.fs.open(process.fs.cwd(), line.cwd, O_PATH | O_DIRECTORY, 0);
+    if (cwd < 0) {
+      noah::log::error("working directory %s: %s", line.cwd.c_str(), strerror(-cwd));
+      return kExitTranslatorFailed;
+    }
+    process.fs.set_cwd(std::make_shared<noah::vfs::OpenFile>(cwd, process.fs.guest_path(cwd)));
+
+    std::string program = search_path(process, line.argv[0], line.env);
+    if (program.empty()) {
+      noah::log::error("exec: \"%s\": executable file not found in $PATH", line.argv[0].c_str());
+      return kExitNotFound;
+    }
+    noah::Thread thread(process, 0);
+    noah::loader::StartState start;
+    int result = noah::loader::exec(process, program, line.argv, line.env, start);
+    if (result < 0) {
+      noah::log::error("exec %s: %s", program.c_str(), strerror(-result));
+      return result == -ENOENT ? kExitNotFound : kExitCannotExecute;
+    }
+    kvm_regs& regs = thread.vcpu->regs();
+    regs = kvm_regs{};
+    regs.rip = start.entry;
+    regs.rsp = start.stack_pointer;
+    regs.rflags = 0x202;
+    thread.vcpu->mark_regs_dirty();
+    thread.run();
+  } catch (const std::exception& error) {
+    noah::log::error("%s", error.what());
+    return kExitTranslatorFailed;
+  }
 }

@@ -1,0 +1,412 @@
+// Identity, limits and process-wide state. The guest sees the credentials of its container
+// user (root unless configured) whatever the host user is.
+#include <linux/capability.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/times.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "translator/syscall/guest.h"
+#include "translator/syscall/handlers.h"
+#include "translator/util/log.h"
+
+namespace noah::syscall {
+namespace {
+
+constexpr int kArchSetGs = 0x1001, kArchSetFs = 0x1002, kArchGetFs = 0x1003, kArchGetGs = 0x1004;
+constexpr int kArchGetCpuid = 0x1011, kArchSetCpuid = 0x1012;
+
+int64_t host_result(long result) {
+  return result < 0 ? -errno : result;
+}
+
+bool own_pid(Thread& thread, int pid) {
+  return pid == 0 || pid == thread.process.pid || pid == thread.tid;
+}
+
+int64_t write_ids(Thread& thread, GuestPtr<uint32_t> a, GuestPtr<uint32_t> b, GuestPtr<uint32_t> c,
+                  uint32_t x, uint32_t y, uint32_t z) {
+  if (!write_guest(thread, a, x) || !write_guest(thread, b, y) || !write_guest(thread, c, z)) {
+    return -EFAULT;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int64_t sys_exit(Thread& thread, int status) {
+  // TODO: with threads, exit ends only the calling thread.
+  exit_process(thread.process, status);
+}
+
+int64_t sys_exit_group(Thread& thread, int status) {
+  exit_process(thread.process, status);
+}
+
+int64_t sys_getpid(Thread& thread) {
+  return thread.process.pid;
+}
+int64_t sys_getppid(Thread&) {
+  return getppid();
+}
+int64_t sys_gettid(Thread& thread) {
+  return thread.tid;
+}
+int64_t sys_getuid(Thread& thread) {
+  return thread.process.credentials.uid;
+}
+int64_t sys_geteuid(Thread& thread) {
+  return thread.process.credentials.euid;
+}
+int64_t sys_getgid(Thread& thread) {
+  return thread.process.credentials.gid;
+}
+int64_t sys_getegid(Thread& thread) {
+  return thread.process.credentials.egid;
+}
+
+int64_t sys_getresuid(Thread& thread, GuestPtr<uint32_t> real, GuestPtr<uint32_t> effective,
+                      GuestPtr<uint32_t> saved) {
+  const Credentials& c = thread.process.credentials;
+  return write_ids(thread, real, effective, saved, c.uid, c.euid, c.suid);
+}
+
+int64_t sys_getresgid(Thread& thread, GuestPtr<uint32_t> real, GuestPtr<uint32_t> effective,
+                      GuestPtr<uint32_t> saved) {
+  const Credentials& c = thread.process.credentials;
+  return write_ids(thread, real, effective, saved, c.gid, c.egid, c.sgid);
+}
+
+int64_t sys_getgroups(Thread& thread, int size, GuestPtr<uint32_t> list) {
+  const auto& groups = thread.process.credentials.groups;
+  if (size < 0) return -EINVAL;
+  if (size == 0) return static_cast<int64_t>(groups.size());
+  if (static_cast<size_t>(size) < groups.size()) return -EINVAL;
+  if (!copy_to_guest(thread, list.address, groups.data(), groups.size() * sizeof(gid_t))) {
+    return -EFAULT;
+  }
+  return static_cast<int64_t>(groups.size());
+}
+
+int64_t sys_setgroups(Thread& thread, int size, GuestPtr<uint32_t> list) {
+  if (size < 0 || size > 65536) return -EINVAL;
+  std::vector<gid_t> groups(static_cast<size_t>(size));
+  if (!copy_from_guest(thread, groups.data(), list.address, groups.size() * sizeof(gid_t))) {
+    return -EFAULT;
+  }
+  thread.process.credentials.groups = std::move(groups);
+  return 0;
+}
+
+// The guest runs as root in its container, so it may take any identity, as root may on Linux.
+// NOTE: after dropping root the guest keeps root's privileges on the host side.
+int64_t sys_setuid(Thread& thread, int uid) {
+  if (uid < 0) return -EINVAL;
+  Credentials& c = thread.process.credentials;
+  c.uid = c.euid = c.suid = c.fsuid = static_cast<uid_t>(uid);
+  return 0;
+}
+
+int64_t sys_setgid(Thread& thread, int gid) {
+  if (gid < 0) return -EINVAL;
+  Credentials& c = thread.process.credentials;
+  c.gid = c.egid = c.sgid = c.fsgid = static_cast<gid_t>(gid);
+  return 0;
+}
+
+int64_t sys_setreuid(Thread& thread, int real, int effective) {
+  return sys_setresuid(thread, real, effective, -1);
+}
+
+int64_t sys_setregid(Thread& thread, int real, int effective) {
+  return sys_setresgid(thread, real, effective, -1);
+}
+
+int64_t sys_setresuid(Thread& thread, int real, int effective, int saved) {
+  Credentials& c = thread.process.credentials;
+  if (real != -1) c.uid = static_cast<uid_t>(real);
+  if (effective != -1) c.euid = c.fsuid = static_cast<uid_t>(effective);
+  if (saved != -1) c.suid = static_cast<uid_t>(saved);
+  return 0;
+}
+
+int64_t sys_setresgid(Thread& thread, int real, int effective, int saved) {
+  Credentials& c = thread.process.credentials;
+  if (real != -1) c.gid = static_cast<gid_t>(real);
+  if (effective != -1) c.egid = c.fsgid = static_cast<gid_t>(effective);
+  if (saved != -1) c.sgid = static_cast<gid_t>(saved);
+  return 0;
+}
+
+int64_t sys_setfsuid(Thread& thread, int uid) {
+  uid_t old = thread.process.credentials.fsuid;
+  if (uid != -1) thread.process.credentials.fsuid = static_cast<uid_t>(uid);
+  return old;
+}
+
+int64_t sys_setfsgid(Thread& thread, int gid) {
+  gid_t old = thread.process.credentials.fsgid;
+  if (gid != -1) thread.process.credentials.fsgid = static_cast<gid_t>(gid);
+  return old;
+}
+
+int64_t sys_capget(Thread& thread, GuestPtr<void> header, GuestPtr<void> data) {
+  __user_cap_header_struct head;
+  if (!copy_from_guest(thread, &head, header.address, sizeof head)) return -EFAULT;
+  if (head.version != _LINUX_CAPABILITY_VERSION_3 && head.version != _LINUX_CAPABILITY_VERSION_2) {
+    head.version = _LINUX_CAPABILITY_VERSION_3;
+    copy_to_guest(thread, header.address, &head, sizeof head);
+    return data.null() ? 0 : -EINVAL;
+  }
+  if (data.null()) return 0;
+  // Root in a container: Docker's default capability set.
+  constexpr uint32_t kDockerDefault = 0xa80425fb;
+  __user_cap_data_struct caps[2] = {{kDockerDefault, kDockerDefault, 0}, {0, 0, 0}};
+  bool root = thread.process.credentials.euid == 0;
+  if (!root) caps[0].effective = caps[0].permitted = 0;
+  if (!copy_to_guest(thread, data.address, caps, sizeof caps)) return -EFAULT;
+  return 0;
+}
+
+int64_t sys_capset(Thread&, GuestPtr<void>, GuestPtr<void>) {
+  return 0;
+}
+
+int64_t sys_getpgid(Thread&, int pid) {
+  return host_result(::getpgid(pid));
+}
+int64_t sys_getpgrp(Thread&) {
+  return ::getpgrp();
+}
+int64_t sys_setpgid(Thread&, int pid, int pgid) {
+  return host_result(::setpgid(pid, pgid));
+}
+int64_t sys_getsid(Thread&, int pid) {
+  return host_result(::getsid(pid));
+}
+int64_t sys_setsid(Thread&) {
+  return host_result(::setsid());
+}
+
+int64_t sys_uname(Thread& thread, GuestPtr<void> buffer) {
+  utsname name{};
+  if (::uname(&name) < 0) return -errno;
+  // The guest sees a Linux of its own: a recent kernel version, whatever the host runs.
+  strncpy(name.sysname, "Linux", sizeof name.sysname - 1);
+  strncpy(name.release, "6.1.0-noah", sizeof name.release - 1);
+  strncpy(name.version, "#1 SMP PREEMPT_DYNAMIC noah", sizeof name.version - 1);
+  strncpy(name.machine, "x86_64", sizeof name.machine - 1);
+  if (!copy_to_guest(thread, buffer.address, &name, sizeof name)) return -EFAULT;
+  return 0;
+}
+
+int64_t sys_sethostname(Thread&, GuestPtr<char>, uint64_t) {
+  // TODO: a hostname of the container's own; the host's stays as it is.
+  return -EPERM;
+}
+
+int64_t sys_sysinfo(Thread& thread, GuestPtr<void> info) {
+  struct sysinfo value {};
+  if (::sysinfo(&value) < 0) return -errno;
+  if (!copy_to_guest(thread, info.address, &value, sizeof value)) return -EFAULT;
+  return 0;
+}
+
+int64_t sys_getrlimit(Thread& thread, int resource, GuestPtr<void> limit) {
+  rlimit value;
+  if (::getrlimit(static_cast<__rlimit_resource>(resource), &value) < 0) return -errno;
+  if (!copy_to_guest(thread, limit.address, &value, sizeof value)) return -EFAULT;
+  return 0;
+}
+
+int64_t sys_setrlimit(Thread& thread, int resource, GuestPtr<void> limit) {
+  return sys_prlimit64(thread, 0, resource, limit, GuestPtr<void>{0});
+}
+
+int64_t sys_prlimit64(Thread& thread, int pid, int resource, GuestPtr<void> new_limit,
+                      GuestPtr<void> old_limit) {
+  if (!own_pid(thread, pid)) return -EPERM;
+  rlimit wanted, old;
+  rlimit* wanted_pointer = nullptr;
+  if (!new_limit.null()) {
+    if (!copy_from_guest(thread, &wanted, new_limit.address, sizeof wanted)) return -EFAULT;
+    wanted_pointer = &wanted;
+  }
+  if (::prlimit(0, static_cast<__rlimit_resource>(resource), wanted_pointer, &old) < 0) {
+    return -errno;
+  }
+  if (resource == RLIMIT_NOFILE && wanted_pointer != nullptr && wanted.rlim_cur != RLIM_INFINITY) {
+    thread.process.files.set_limit(static_cast<int>(wanted.rlim_cur));
+  }
+  if (!old_limit.null() && !copy_to_guest(thread, old_limit.address, &old, sizeof old)) {
+    return -EFAULT;
+  }
+  return 0;
+}
+
+int64_t sys_getrusage(Thread& thread, int who, GuestPtr<void> usage) {
+  rusage value;
+  if (::getrusage(who, &value) < 0) return -errno;
+  if (!copy_to_guest(thread, usage.address, &value, sizeof value)) return -EFAULT;
+  return 0;
+}
+
+int64_t sys_times(Thread& thread, GuestPtr<void> buffer) {
+  tms value;
+  clock_t now = ::times(&value);
+  if (!buffer.null() && !copy_to_guest(thread, buffer.address, &value, sizeof value)) {
+    return -EFAULT;
+  }
+  return now;
+}
+
+int64_t sys_prctl(Thread& thread, int option, uint64_t arg2, uint64_t, uint64_t, uint64_t) {
+  switch (option) {
+    case PR_SET_NAME: {
+      std::string name;
+      char buffer[16] = {};
+      if (!copy_from_guest(thread, buffer, arg2, 1)) return -EFAULT;
+      int result = read_string(thread, arg2, name, 4095);
+      if (result < 0) return result;
+      thread.process.comm = name.substr(0, 15);
+      return 0;
+    }
+    case PR_GET_NAME: {
+      char buffer[16] = {};
+      memcpy(buffer, thread.process.comm.c_str(), std::min<size_t>(15, thread.process.comm.size()));
+      return copy_to_guest(thread, arg2, buffer, sizeof buffer) ? 0 : -EFAULT;
+    }
+    case PR_SET_PDEATHSIG:
+    case PR_SET_CHILD_SUBREAPER:
+    case PR_SET_NO_NEW_PRIVS:
+    case PR_SET_DUMPABLE:
+    case PR_SET_KEEPCAPS:
+      return host_result(::prctl(option, arg2, 0, 0, 0));
+    case PR_GET_DUMPABLE:
+    case PR_GET_NO_NEW_PRIVS:
+    case PR_GET_KEEPCAPS:
+      return host_result(::prctl(option, 0, 0, 0, 0));
+    case PR_CAPBSET_READ:
+      return arg2 <= CAP_LAST_CAP ? 1 : -EINVAL;
+    default:
+      return -EINVAL;
+  }
+}
+
+int64_t sys_arch_prctl(Thread& thread, int code, uint64_t address) {
+  switch (code) {
+    case kArchSetFs:
+    case kArchSetGs:
+      if (address >= mm::kUserEnd) return -EPERM;
+      thread.vcpu->set_msr(code == kArchSetFs ? arch::kMsrFsBase : arch::kMsrGsBase, address);
+      return 0;
+    case kArchGetFs:
+    case kArchGetGs: {
+      uint64_t base =
+          thread.vcpu->get_msr(code == kArchGetFs ? arch::kMsrFsBase : arch::kMsrGsBase);
+      return write_guest(thread, GuestPtr<uint64_t>{address}, base) ? 0 : -EFAULT;
+    }
+    case kArchGetCpuid:
+      return 1;
+    case kArchSetCpuid:
+      return -ENODEV;
+    default:
+      return -EINVAL;
+  }
+}
+
+int64_t sys_set_tid_address(Thread& thread, uint64_t address) {
+  thread.clear_child_tid = address;
+  return thread.tid;
+}
+
+int64_t sys_set_robust_list(Thread& thread, uint64_t head, uint64_t length) {
+  if (length != 24) return -EINVAL;  // sizeof(struct robust_list_head)
+  thread.robust_list = head;
+  return 0;
+}
+
+int64_t sys_get_robust_list(Thread& thread, int pid, GuestPtr<uint64_t> head,
+                            GuestPtr<uint64_t> length) {
+  if (!own_pid(thread, pid)) return -ESRCH;
+  if (!write_guest(thread, head, thread.robust_list) ||
+      !write_guest(thread, length, uint64_t{24})) {
+    return -EFAULT;
+  }
+  return 0;
+}
+
+int64_t sys_getrandom(Thread& thread, GuestPtr<void> buffer, uint64_t length, Flags flags) {
+  if (flags.value & ~uint64_t{GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE}) return -EINVAL;
+  if (!thread.process.mm.check(buffer.address, length, mm::kWrite)) return -EFAULT;
+  return host_result(::getrandom(reinterpret_cast<void*>(buffer.address), length,
+                                 static_cast<unsigned>(flags.value)));
+}
+
+int64_t sys_getcpu(Thread& thread, GuestPtr<unsigned> cpu, GuestPtr<unsigned> node, uint64_t) {
+  unsigned host_cpu = 0, host_node = 0;
+  if (::getcpu(&host_cpu, &host_node) < 0) return -errno;
+  if (!cpu.null() && !write_guest(thread, cpu, host_cpu)) return -EFAULT;
+  if (!node.null() && !write_guest(thread, node, host_node)) return -EFAULT;
+  return 0;
+}
+
+int64_t sys_sched_yield(Thread&) {
+  return host_result(::sched_yield());
+}
+
+int64_t sys_sched_getaffinity(Thread& thread, int pid, uint64_t size, GuestPtr<void> mask) {
+  if (!own_pid(thread, pid)) return -ESRCH;
+  if (size < sizeof(cpu_set_t) / 16 || (size & 7)) return -EINVAL;
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof set, &set) < 0) return -errno;
+  uint64_t count = std::min<uint64_t>(size, sizeof set);
+  if (!copy_to_guest(thread, mask.address, &set, count)) return -EFAULT;
+  return static_cast<int64_t>(count);
+}
+
+int64_t sys_sched_setaffinity(Thread& thread, int pid, uint64_t size, GuestPtr<void> mask) {
+  if (!own_pid(thread, pid)) return -ESRCH;
+  cpu_set_t set{};
+  if (!copy_from_guest(thread, &set, mask.address, std::min<uint64_t>(size, sizeof set))) {
+    return -EFAULT;
+  }
+  return host_result(::sched_setaffinity(0, sizeof set, &set));
+}
+
+int64_t sys_sched_getscheduler(Thread& thread, int pid) {
+  return own_pid(thread, pid) ? SCHED_OTHER : -ESRCH;
+}
+
+int64_t sys_sched_getparam(Thread& thread, int pid, GuestPtr<int> param) {
+  if (!own_pid(thread, pid)) return -ESRCH;
+  return write_guest(thread, param, 0) ? 0 : -EFAULT;
+}
+
+int64_t sys_sched_get_priority_max(Thread&, int policy) {
+  return host_result(::sched_get_priority_max(policy));
+}
+
+int64_t sys_sched_get_priority_min(Thread&, int policy) {
+  return host_result(::sched_get_priority_min(policy));
+}
+
+int64_t sys_getpriority(Thread&, int which, int who) {
+  errno = 0;
+  int value = ::getpriority(static_cast<__priority_which>(which), who);
+  if (value == -1 && errno != 0) return -errno;
+  return 20 - value;  // the raw system call returns 20 - nice
+}
+
+int64_t sys_setpriority(Thread&, int which, int who, int priority) {
+  return host_result(::setpriority(static_cast<__priority_which>(which), who, priority));
+}
+
+}  // namespace noah::syscall

@@ -1,0 +1,100 @@
+// A guest process and its threads. One host process runs one guest process; each guest thread
+// is a host thread driving one vCPU.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kvm/vm.h"
+#include "translator/arch/x86_64.h"
+#include "translator/mm/address_space.h"
+#include "translator/mm/page_table.h"
+#include "translator/vfs/file_table.h"
+#include "translator/vfs/path.h"
+
+namespace noah {
+
+// Linux credentials as the guest sees them.
+struct Credentials {
+  uid_t uid = 0, euid = 0, suid = 0, fsuid = 0;
+  gid_t gid = 0, egid = 0, sgid = 0, fsgid = 0;
+  std::vector<gid_t> groups;
+};
+
+// A signal disposition as rt_sigaction stores it (the kernel's struct sigaction layout).
+struct SignalAction {
+  uint64_t handler = 0;  // SIG_DFL (0), SIG_IGN (1) or a guest address
+  uint64_t flags = 0;
+  uint64_t restorer = 0;
+  uint64_t mask = 0;
+};
+
+// Options from the translator's command line that stay fixed for the process.
+struct Options {
+  bool trace = false;
+};
+
+class Process {
+ public:
+  Process(const std::string& host_root, const Options& options);
+
+  Options options;
+  mm::PageTables page_tables;
+  arch::SystemArea system;
+  mm::AddressSpace mm;
+  kvm::Vm vm;
+  vfs::FileTable files;
+  vfs::Filesystem fs;
+  Credentials credentials;
+  std::array<SignalAction, 65> signal_actions{};  // indexed by signal number
+  std::string exe;                                // guest path of the running program
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;
+  std::string comm;  // the name prctl(PR_SET_NAME) and /proc/PID/comm show
+  pid_t pid;
+};
+
+class Thread {
+ public:
+  Thread(Process& process, int index);
+
+  // Runs the guest until the process exits; never returns.
+  [[noreturn]] void run();
+  // Makes the next KVM_RUN resume the program in user mode at `rip` with `rsp` and `rflags`,
+  // through the return stub. The other registers are taken as they are in vcpu->regs().
+  void resume_user(uint64_t rip, uint64_t rsp, uint64_t rflags);
+
+  Process& process;
+  arch::CpuArea cpu;
+  std::unique_ptr<kvm::Vcpu> vcpu;
+  pid_t tid;
+  uint64_t clear_child_tid = 0;
+  uint64_t robust_list = 0;
+  uint64_t signal_mask = 0;
+  uint64_t fs_base = 0;
+  stack_t alternate_stack{nullptr, SS_DISABLE, 0};
+  // Set by a handler that loaded every register itself (execve, rt_sigreturn).
+  bool registers_replaced = false;
+
+ private:
+  void handle_syscall();
+  void handle_exception(int vector);
+  void handle_exit();
+
+  // The last page fault retried as stale, so that a second identical one is delivered.
+  uint64_t last_fault_address = 0;
+  uint64_t last_fault_rip = 0;
+};
+
+// Ends the process with `status`, as exit_group does.
+[[noreturn]] void exit_process(Process& process, int status);
+// Ends the process as signal `signal` would, so the host parent's wait status shows it.
+[[noreturn]] void kill_process(Process& process, int signal);
+
+}  // namespace noah

@@ -1,0 +1,147 @@
+#include "translator/vfs/path.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace noah::vfs {
+namespace {
+
+int openat2(int dirfd, const char* path, int flags, mode_t mode, uint64_t resolve) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
+  // openat2 rejects a mode without O_CREAT or O_TMPFILE, where open ignores it.
+  if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) how.mode = mode & 07777;
+  how.resolve = resolve | RESOLVE_NO_MAGICLINKS;
+  long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  return fd < 0 ? -errno : static_cast<int>(fd);
+}
+
+}  // namespace
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) reset(other.release());
+  return *this;
+}
+
+int UniqueFd::release() {
+  int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+std::string lexical_absolute(const std::string& base, const std::string& path) {
+  std::string joined = (!path.empty() && path[0] == '/') ? path : base + "/" + path;
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= joined.size()) {
+    size_t slash = joined.find('/', start);
+    if (slash == std::string::npos) slash = joined.size();
+    std::string part = joined.substr(start, slash - start);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    start = slash + 1;
+  }
+  std::string result;
+  for (const auto& part : parts) result += "/" + part;
+  return result.empty() ? "/" : result;
+}
+
+Filesystem::Filesystem(const std::string& host_root) {
+  char resolved[PATH_MAX];
+  if (realpath(host_root.c_str(), resolved) == nullptr) {
+    throw std::runtime_error("root directory " + host_root + ": " + strerror(errno));
+  }
+  host_root_ = resolved;
+  if (host_root_ == "/") host_root_.clear();
+  int fd = ::open(resolved, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("open root directory " + host_root + ": " + strerror(errno));
+  root_fd_.reset(fd);
+  int cwd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (cwd < 0)
+    throw std::runtime_error("duplicate root descriptor: " + std::string(strerror(errno)));
+  cwd_ = std::make_shared<OpenFile>(cwd, "/");
+}
+
+int Filesystem::open_from_root(const std::string& absolute, int flags, mode_t mode) const {
+  size_t skip = absolute.find_first_not_of('/');
+  std::string relative = skip == std::string::npos ? "." : absolute.substr(skip);
+  return openat2(root_fd_.get(), relative.c_str(), flags, mode, RESOLVE_IN_ROOT);
+}
+
+int Filesystem::open(const Base& base, const std::string& path, int flags, mode_t mode) const {
+  if (path.empty()) return -ENOENT;
+  if (path[0] == '/') return open_from_root(path, flags, mode);
+  // A relative path first resolves beneath its directory. One that climbs out of it with ".."
+  // or meets an absolute symlink gets EXDEV, and is then resolved again from the root.
+  int fd = openat2(base.host_fd, path.c_str(), flags, mode, RESOLVE_BENEATH);
+  if (fd != -EXDEV) return fd;
+  std::string directory = guest_path(base.host_fd);
+  if (directory.empty()) directory = base.guest_path;
+  return open_from_root(directory + "/" + path, flags, mode);
+}
+
+int Filesystem::parent(const Base& base, const std::string& path, UniqueFd& dir,
+                       std::string& name) const {
+  if (path.empty()) return -ENOENT;
+  size_t end = path.find_last_not_of('/');
+  if (end == std::string::npos) {
+    // "/" or "///": the root itself.
+    name = ".";
+    int fd = open_from_root("/", O_PATH | O_DIRECTORY, 0);
+    if (fd < 0) return fd;
+    dir.reset(fd);
+    return 0;
+  }
+  size_t slash = path.rfind('/', end);
+  name = path.substr(slash == std::string::npos ? 0 : slash + 1,
+                     end - (slash == std::string::npos ? 0 : slash + 1) + 1);
+  if (end + 1 < path.size()) {
+    // A trailing slash: the last component must be a directory; callers see it as "name/".
+    name += "/";
+  }
+  std::string directory;
+  if (slash == std::string::npos) {
+    directory = ".";
+  } else if (slash == 0) {
+    directory = "/";
+  } else {
+    directory = path.substr(0, slash);
+  }
+  int fd = open(base, directory, O_PATH | O_DIRECTORY, 0);
+  if (fd < 0) return fd;
+  dir.reset(fd);
+  return 0;
+}
+
+std::string Filesystem::guest_path(int host_fd) const {
+  char link[64];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", host_fd);
+  char target[PATH_MAX];
+  ssize_t length = readlink(link, target, sizeof target - 1);
+  if (length < 0) return "";
+  std::string path(target, static_cast<size_t>(length));
+  if (path.compare(0, host_root_.size(), host_root_) != 0) return "";
+  std::string rest = path.substr(host_root_.size());
+  if (rest.empty()) return "/";
+  if (rest[0] != '/') return "";
+  return rest;
+}
+
+}  // namespace noah::vfs

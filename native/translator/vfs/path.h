@@ -1,0 +1,72 @@
+// Path resolution confined to the guest's root directory. Every guest path, absolute or
+// relative to a directory descriptor, through symlinks and "..", resolves to a host file inside
+// the root: the host kernel enforces it with openat2(RESOLVE_IN_ROOT) and RESOLVE_BENEATH.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "translator/vfs/file_table.h"
+
+namespace noah::vfs {
+
+// A host descriptor closed when it goes out of scope.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  int get() const { return fd_; }
+  int release();
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// Where a relative guest path starts: a directory's host descriptor and its guest path.
+struct Base {
+  int host_fd;
+  const std::string& guest_path;
+};
+
+// Joins `path` to `base` and removes ".", ".." and repeated slashes without looking at the
+// filesystem. Used to recognise synthesized paths such as /dev/null, never to open files.
+std::string lexical_absolute(const std::string& base, const std::string& path);
+
+class Filesystem {
+ public:
+  // Opens `host_root` as the guest's "/" with "/" also as the working directory. Throws
+  // std::runtime_error naming the folder when it cannot be opened.
+  explicit Filesystem(const std::string& host_root);
+
+  // openat2 inside the root. `flags` are the guest's open flags; the host descriptor is always
+  // close-on-exec. Returns the host descriptor or -errno.
+  int open(const Base& base, const std::string& path, int flags, mode_t mode) const;
+  // Resolves all but the last component of `path` to a directory. `name` gets the last
+  // component ("." for a path that ends in "/" or names the root).
+  int parent(const Base& base, const std::string& path, UniqueFd& dir, std::string& name) const;
+  // The guest path of an open host descriptor inside the root, or "" when it is outside.
+  std::string guest_path(int host_fd) const;
+
+  int root_fd() const { return root_fd_.get(); }
+  const std::string& host_root() const { return host_root_; }
+  Base cwd() const { return Base{cwd_->host_fd, cwd_->guest_path}; }
+  const std::shared_ptr<OpenFile>& cwd_file() const { return cwd_; }
+  void set_cwd(std::shared_ptr<OpenFile> cwd) { cwd_ = std::move(cwd); }
+
+  mode_t umask = 022;
+
+ private:
+  int open_from_root(const std::string& absolute, int flags, mode_t mode) const;
+
+  UniqueFd root_fd_;
+  std::string host_root_;  // the root's canonical host path
+  std::shared_ptr<OpenFile> cwd_;
+};
+
+}  // namespace noah::vfs
