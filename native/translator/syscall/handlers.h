@@ -231,4 +231,27 @@ int64_t sys_nanosleep(Thread&, GuestPtr<void> request, GuestPtr<void> remaining)
 int64_t sys_clock_nanosleep(Thread&, int clock, Flags flags, GuestPtr<void> request,
                             GuestPtr<void> remaining);
 
+// socket.cc: sockets on the host network; Unix socket paths inside the root.
+int64_t sys_socket(Thread&, int domain, int type, int protocol);
+int64_t sys_socketpair(Thread&, int domain, int type, int protocol, GuestPtr<int> fds);
+int64_t sys_connect(Thread&, int fd, GuestPtr<void> address, unsigned length);
+int64_t sys_bind(Thread&, int fd, GuestPtr<void> address, unsigned length);
+int64_t sys_listen(Thread&, int fd, int backlog);
+int64_t sys_accept(Thread&, int fd, GuestPtr<void> address, GuestPtr<uint32_t> length);
+int64_t sys_accept4(Thread&, int fd, GuestPtr<void> address, GuestPtr<uint32_t> length,
+                    Flags flags);
+int64_t sys_getsockname(Thread&, int fd, GuestPtr<void> address, GuestPtr<uint32_t> length);
+int64_t sys_getpeername(Thread&, int fd, GuestPtr<void> address, GuestPtr<uint32_t> length);
+int64_t sys_sendto(Thread&, int fd, GuestPtr<void> buffer, uint64_t length, Flags flags,
+                   GuestPtr<void> address, unsigned address_length);
+int64_t sys_recvfrom(Thread&, int fd, GuestPtr<void> buffer, uint64_t length, Flags flags,
+                     GuestPtr<void> address, GuestPtr<uint32_t> address_length);
+int64_t sys_sendmsg(Thread&, int fd, GuestPtr<void> message, Flags flags);
+int64_t sys_recvmsg(Thread&, int fd, GuestPtr<void> message, Flags flags);
+int64_t sys_shutdown(Thread&, int fd, int how);
+int64_t sys_setsockopt(Thread&, int fd, int level, int name, GuestPtr<void> value,
+                       unsigned length);
+int64_t sys_getsockopt(Thread&, int fd, int level, int name, GuestPtr<void> value,
+                       GuestPtr<uint32_t> length);
+
 }  // namespace noah::syscall
