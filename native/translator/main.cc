@@ -145,7 +145,9 @@ int main(int argc, char** argv) {
     }
     noah::Thread thread(process, 0);
     noah::loader::StartState start;
-    int result = noah::loader::exec(process, program, line.argv, line.env, start);
+    noah::loader::Program prepared;
+    int result = noah::loader::prepare(process, program, line.argv, prepared);
+    if (result == 0) result = noah::loader::load(process, prepared, line.env, start);
     if (result < 0) {
       noah::log::error("exec %s: %s", program.c_str(), strerror(-result));
       return result == -ENOENT ? kExitNotFound : kExitCannotExecute;

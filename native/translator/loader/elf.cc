@@ -283,11 +283,20 @@ int build_stack(Process& process, const std::vector<std::string>& argv,
 
 }  // namespace
 
-int exec(Process& process, const std::string& path, std::vector<std::string> argv,
-         const std::vector<std::string>& envp, StartState& start) {
-  std::string execfn = path;
-  std::string current = path;
+struct Program::Files {
   Binary binary;
+  Binary interpreter;
+  bool has_interpreter = false;
+};
+
+Program::Program() : files(std::make_unique<Files>()) {}
+Program::~Program() = default;
+
+int prepare(Process& process, const std::string& path, std::vector<std::string> argv,
+            Program& program) {
+  program.execfn = path;
+  std::string current = path;
+  Binary& binary = program.files->binary;
   for (int depth = 0;; depth++) {
     binary = Binary{};
     int result = open_binary(process, current, binary);
@@ -313,40 +322,46 @@ int exec(Process& process, const std::string& path, std::vector<std::string> arg
     if (result < 0) return result;
     break;
   }
+  program.argv = std::move(argv);
 
   std::string interpreter_path;
   int has_interpreter = read_interpreter_path(binary, interpreter_path);
   if (has_interpreter < 0) return has_interpreter;
-  Binary interpreter;
+  program.files->has_interpreter = has_interpreter > 0;
   if (has_interpreter) {
+    Binary& interpreter = program.files->interpreter;
     int result = open_binary(process, interpreter_path, interpreter);
-    if (result == -EACCES || result == -ENOENT) return result == -EACCES ? -EACCES : -ENOENT;
     if (result < 0) return result;
     result = parse_elf(interpreter);
     if (result < 0) return -ELIBBAD;
   }
+  return 0;
+}
 
+int load(Process& process, Program& program, const std::vector<std::string>& envp,
+         StartState& start) {
+  Program::Files& files = *program.files;
   Image main_image, interpreter_image;
-  int result = load_image(process, binary, main_image);
+  int result = load_image(process, files.binary, main_image);
   if (result < 0) return result;
-  if (has_interpreter) {
-    result = load_image(process, interpreter, interpreter_image);
+  if (files.has_interpreter) {
+    result = load_image(process, files.interpreter, interpreter_image);
     if (result < 0) return result;
   }
   process.mm.set_brk_start(main_image.end);
 
   uint64_t stack_pointer = 0;
-  result = build_stack(process, argv, envp, execfn, main_image,
-                       has_interpreter ? &interpreter_image : nullptr, stack_pointer);
+  result = build_stack(process, program.argv, envp, program.execfn, main_image,
+                       files.has_interpreter ? &interpreter_image : nullptr, stack_pointer);
   if (result < 0) return result;
 
-  start.entry = has_interpreter ? interpreter_image.entry : main_image.entry;
+  start.entry = files.has_interpreter ? interpreter_image.entry : main_image.entry;
   start.stack_pointer = stack_pointer;
-  process.exe = binary.guest_path;
-  process.argv = argv;
+  process.exe = files.binary.guest_path;
+  process.argv = program.argv;
   process.envp = envp;
-  size_t slash = execfn.rfind('/');
-  process.comm = execfn.substr(slash == std::string::npos ? 0 : slash + 1, 15);
+  size_t slash = program.execfn.rfind('/');
+  process.comm = program.execfn.substr(slash == std::string::npos ? 0 : slash + 1, 15);
   return 0;
 }
 

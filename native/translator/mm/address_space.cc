@@ -15,11 +15,10 @@ namespace noah::mm {
 namespace {
 
 constexpr int kHostReserveFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-// Address space set aside for the program break. Only the part in use becomes a KVM slot, so
-// a large reservation costs nothing but address space.
-constexpr uint64_t kBrkReserve = 8ull << 30;
-constexpr uint64_t kBrkMinimumReserve = 16ull << 20;
-constexpr uint64_t kBrkSlotStep = 1ull << 20;
+// The program break grows into room taken ahead of it in steps that double from this size, so
+// a growing heap needs a logarithmic number of KVM slots.
+constexpr uint64_t kBrkMinimumStep = 1ull << 20;
+constexpr uint64_t kBrkMaximumStep = 1ull << 30;
 
 // Host protection for a guest protection. x86 pages are readable whenever present, and the
 // host never executes guest memory.
@@ -110,7 +109,7 @@ bool AddressSpace::overlaps_vma(uint64_t start, uint64_t end) const {
 }
 
 bool AddressSpace::in_brk_area(uint64_t start, uint64_t end) const {
-  return brk_limit_ > 0 && start < brk_limit_ && end > brk_start_;
+  return brk_reserved_end_ > brk_start_ && start < brk_reserved_end_ && end > brk_start_;
 }
 
 // Finds room for a mapping of `length` bytes: the hint when it is free, else a hole in a
@@ -442,33 +441,30 @@ int64_t AddressSpace::mremap(uint64_t old_address, uint64_t old_length, uint64_t
 }
 
 void AddressSpace::set_brk_start(uint64_t start) {
-  start = page_up(start);
-  brk_start_ = brk_ = brk_owned_end_ = start;
-  brk_limit_ = start;
-  for (uint64_t size = kBrkReserve; size >= kBrkMinimumReserve; size /= 2) {
-    if (!valid_range(start, size)) continue;
-    void* result = ::mmap(reinterpret_cast<void*>(start), size, PROT_NONE,
-                          kHostReserveFlags | MAP_FIXED_NOREPLACE, -1, 0);
-    if (result == reinterpret_cast<void*>(start)) {
-      brk_limit_ = start + size;
-      return;
+  brk_start_ = brk_ = brk_reserved_end_ = page_up(start);
+}
+
+// Takes the room after the break for it to grow into: as much as `wanted`, else exactly
+// `needed`. Fails, as Linux's brk does, when a mapping or the translator is in the way.
+bool AddressSpace::reserve_for_brk(uint64_t needed) {
+  uint64_t step = std::clamp(brk_reserved_end_ - brk_start_, kBrkMinimumStep, kBrkMaximumStep);
+  for (uint64_t end : {std::max(needed, brk_reserved_end_ + step), needed}) {
+    if (!valid_range(brk_reserved_end_, end - brk_reserved_end_)) continue;
+    if (overlaps_vma(brk_reserved_end_, end)) continue;
+    if (own(brk_reserved_end_, end)) {
+      brk_reserved_end_ = end;
+      return true;
     }
-    if (result != MAP_FAILED) ::munmap(result, size);
   }
+  return false;
 }
 
 uint64_t AddressSpace::brk(uint64_t address) {
-  if (address < brk_start_ || address > brk_limit_) return brk_;
+  if (address < brk_start_ || address >= kUserEnd) return brk_;
   uint64_t new_end = page_up(address);
   uint64_t old_end = page_up(brk_);
   if (new_end > old_end) {
-    if (new_end > brk_owned_end_) {
-      // The host reservation is already ours: register a growing slot over it.
-      uint64_t step = std::max(kBrkSlotStep, brk_owned_end_ - brk_start_);
-      uint64_t owned_end = std::min(brk_limit_, std::max(new_end, brk_owned_end_ + step));
-      add_region(brk_owned_end_, owned_end);
-      brk_owned_end_ = owned_end;
-    }
+    if (new_end > brk_reserved_end_ && !reserve_for_brk(new_end)) return brk_;
     MapSource heap{-1, 0, 0, 0, "[heap]"};
     if (map_owned(old_end, new_end - old_end, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                   heap) < 0) {
@@ -479,6 +475,14 @@ uint64_t AddressSpace::brk(uint64_t address) {
   }
   brk_ = address;
   return brk_;
+}
+
+void AddressSpace::clear() {
+  while (!vmas_.empty()) {
+    const Vma& vma = vmas_.begin()->second;
+    munmap(vma.start, vma.end - vma.start);
+  }
+  brk_start_ = brk_ = brk_reserved_end_ = 0;
 }
 
 bool AddressSpace::check(uint64_t address, uint64_t length, int access) const {

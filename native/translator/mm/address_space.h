@@ -74,6 +74,9 @@ class AddressSpace {
 
   // Places the program break just after the loaded program, at `start`.
   void set_brk_start(uint64_t start);
+  // Unmaps every mapping, as execve does before loading the new program. The host ranges stay
+  // the guest's.
+  void clear();
   uint64_t brk_start() const { return brk_start_; }
 
   // Whether every byte of [address, address+length) is mapped with `access` (kRead, kWrite).
@@ -95,6 +98,7 @@ class AddressSpace {
   bool owned(uint64_t start, uint64_t end) const;
   bool overlaps_vma(uint64_t start, uint64_t end) const;
   bool in_brk_area(uint64_t start, uint64_t end) const;
+  bool reserve_for_brk(uint64_t needed);
   int64_t choose_address(uint64_t hint, uint64_t length, bool low_32bit);
   int64_t map_owned(uint64_t start, uint64_t length, int prot, int flags, const MapSource& source);
   void carve(uint64_t start, uint64_t end);
@@ -107,8 +111,7 @@ class AddressSpace {
   std::map<uint64_t, Vma> vmas_;        // keyed by start
   uint64_t brk_start_ = 0;
   uint64_t brk_ = 0;
-  uint64_t brk_owned_end_ = 0;  // the break area below this is in regions_
-  uint64_t brk_limit_ = 0;      // end of the host reservation for the break
+  uint64_t brk_reserved_end_ = 0;  // owned room after the break, kept free for it
 };
 
 }  // namespace noah::mm

@@ -231,6 +231,11 @@ int64_t sys_nanosleep(Thread&, GuestPtr<void> request, GuestPtr<void> remaining)
 int64_t sys_clock_nanosleep(Thread&, int clock, Flags flags, GuestPtr<void> request,
                             GuestPtr<void> remaining);
 
+// exec.cc: replacing the program.
+int64_t sys_execve(Thread&, GuestString path, GuestPtr<uint64_t> argv, GuestPtr<uint64_t> envp);
+int64_t sys_execveat(Thread&, DirFd dirfd, GuestString path, GuestPtr<uint64_t> argv,
+                     GuestPtr<uint64_t> envp, Flags flags);
+
 // socket.cc: sockets on the host network; Unix socket paths inside the root.
 int64_t sys_socket(Thread&, int domain, int type, int protocol);
 int64_t sys_socketpair(Thread&, int domain, int type, int protocol, GuestPtr<int> fds);
@@ -249,8 +254,7 @@ int64_t sys_recvfrom(Thread&, int fd, GuestPtr<void> buffer, uint64_t length, Fl
 int64_t sys_sendmsg(Thread&, int fd, GuestPtr<void> message, Flags flags);
 int64_t sys_recvmsg(Thread&, int fd, GuestPtr<void> message, Flags flags);
 int64_t sys_shutdown(Thread&, int fd, int how);
-int64_t sys_setsockopt(Thread&, int fd, int level, int name, GuestPtr<void> value,
-                       unsigned length);
+int64_t sys_setsockopt(Thread&, int fd, int level, int name, GuestPtr<void> value, unsigned length);
 int64_t sys_getsockopt(Thread&, int fd, int level, int name, GuestPtr<void> value,
                        GuestPtr<uint32_t> length);
 

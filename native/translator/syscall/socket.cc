@@ -21,7 +21,9 @@ namespace {
 constexpr int kMaxIovecs = 1024;
 constexpr uint64_t kMaxControl = 64 * 1024;
 
-int64_t host_result(long result) { return result < 0 ? -errno : result; }
+int64_t host_result(long result) {
+  return result < 0 ? -errno : result;
+}
 
 // A socket address copied from the guest, with Unix paths rewritten to host paths inside the
 // root. `directory` keeps the parent directory open while the host call uses the path.
@@ -108,8 +110,8 @@ int read_message(Thread& thread, uint64_t address, bool sending, Message& out) {
   }
   if (guest.msg_controllen > kMaxControl) return -ENOBUFS;
   if (guest.msg_control != nullptr &&
-      !thread.process.mm.check(reinterpret_cast<uint64_t>(guest.msg_control),
-                               guest.msg_controllen, sending ? mm::kRead : mm::kWrite)) {
+      !thread.process.mm.check(reinterpret_cast<uint64_t>(guest.msg_control), guest.msg_controllen,
+                               sending ? mm::kRead : mm::kWrite)) {
     return -EFAULT;
   }
   // TODO: SCM_RIGHTS carries guest descriptor numbers that must be mapped to host ones.
@@ -191,8 +193,7 @@ int64_t sys_accept(Thread& thread, int fd, GuestPtr<void> address, GuestPtr<uint
   return sys_accept4(thread, fd, address, length, Flags{0});
 }
 
-int64_t sys_getsockname(Thread& thread, int fd, GuestPtr<void> address,
-                        GuestPtr<uint32_t> length) {
+int64_t sys_getsockname(Thread& thread, int fd, GuestPtr<void> address, GuestPtr<uint32_t> length) {
   int host = host_fd(thread, fd);
   if (host < 0) return host;
   sockaddr_storage value{};
@@ -201,8 +202,7 @@ int64_t sys_getsockname(Thread& thread, int fd, GuestPtr<void> address,
   return write_address(thread, value, value_length, address.address, length.address);
 }
 
-int64_t sys_getpeername(Thread& thread, int fd, GuestPtr<void> address,
-                        GuestPtr<uint32_t> length) {
+int64_t sys_getpeername(Thread& thread, int fd, GuestPtr<void> address, GuestPtr<uint32_t> length) {
   int host = host_fd(thread, fd);
   if (host < 0) return host;
   sockaddr_storage value{};
@@ -236,9 +236,9 @@ int64_t sys_recvfrom(Thread& thread, int fd, GuestPtr<void> buffer, uint64_t len
   if (!thread.process.mm.check(buffer.address, length, mm::kWrite)) return -EFAULT;
   sockaddr_storage peer{};
   socklen_t peer_length = sizeof peer;
-  ssize_t received = ::recvfrom(host, reinterpret_cast<void*>(buffer.address), length,
-                                static_cast<int>(flags.value), reinterpret_cast<sockaddr*>(&peer),
-                                &peer_length);
+  ssize_t received =
+      ::recvfrom(host, reinterpret_cast<void*>(buffer.address), length,
+                 static_cast<int>(flags.value), reinterpret_cast<sockaddr*>(&peer), &peer_length);
   if (received < 0) return -errno;
   int result = write_address(thread, peer, peer_length, address.address, address_length.address);
   return result < 0 ? result : received;
@@ -295,8 +295,7 @@ int64_t sys_getsockopt(Thread& thread, int fd, int level, int name, GuestPtr<voi
   if (room > 4096) room = 4096;
   if (!thread.process.mm.check(value.address, room, mm::kWrite)) return -EFAULT;
   socklen_t result_length = room;
-  if (::getsockopt(host, level, name, reinterpret_cast<void*>(value.address), &result_length) <
-      0) {
+  if (::getsockopt(host, level, name, reinterpret_cast<void*>(value.address), &result_length) < 0) {
     return -errno;
   }
   return write_guest(thread, length, static_cast<uint32_t>(result_length)) ? 0 : -EFAULT;

@@ -210,6 +210,8 @@ struct Table {
     add<sys_setsockopt>(54, kFull);
     add<sys_getsockopt>(55, kFull);
     add<sys_accept4>(288, kFull);
+    add<sys_execve>(59, kPartial, "other threads are not ended yet");
+    add<sys_execveat>(322, kPartial, "other threads are not ended yet");
     add<sys_openat2>(437, kFull);
     add<sys_faccessat2>(439, kFull);
     add<sys_fchmodat2>(452, kFull);
