@@ -1,0 +1,382 @@
+/**
+ * The content store under `$NOAH_HOME` (default `~/.noah`):
+ *
+ *   blobs/sha256/HEX      verified content: manifests, indexes, configs and compressed layers.
+ *                         A blob is written elsewhere first and renamed here only after its
+ *                         digest and size match, so every file here is complete and read-only.
+ *   ingest/HEX.partial    a blob download in progress; kept when a pull fails or is killed so
+ *                         the next pull resumes it with an HTTP Range request.
+ *   tree/HEX/rootfs/      an unpacked root filesystem, HEX being the chain ID of the image's
+ *   tree/HEX/metadata.json  layers (one tree per layer stack, shared by every image with the
+ *                         same stack). A tree is unpacked in tmp/ and renamed here complete,
+ *                         and is never written again; containers get a copy-on-write view of
+ *                         it. metadata.json stores what the host file system cannot hold for
+ *                         an unprivileged user (see metadata.ts).
+ *   images/HEX.json       an image record, HEX being the config digest (the image ID): the
+ *                         manifest digest, platform, layers, chain ID and sizes.
+ *   repositories.json     references to image IDs: tags (`docker.io/library/debian:latest`)
+ *                         and digests (`docker.io/library/debian@sha256:...`).
+ *   tmp/PID-RANDOM...     work in progress of process PID; removed by the next store user
+ *                         once that process is gone.
+ *   store.lock            held (by PID) while images/ or repositories.json change.
+ *
+ * Every change is a rename of a complete file or folder, so a killed process leaves either the
+ * old state or the new one, plus leftovers in tmp/ and ingest/ that nothing reads.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { Digest, digestHex, isDigest } from './digest';
+import { ImageError, NotFoundError } from './errors';
+import { Platform } from './manifest';
+
+/** One layer of a stored image. */
+export interface LayerRecord {
+  digest: Digest; // of the compressed blob
+  diffId: Digest; // of the uncompressed tar
+  size: number; // compressed bytes
+  mediaType: string;
+}
+
+/** What the store keeps about one image, beside its config and manifest blobs. */
+export interface ImageRecord {
+  id: Digest; // the config digest
+  manifestDigest: Digest;
+  manifestMediaType: string;
+  platform: Platform;
+  layers: LayerRecord[];
+  chainId: Digest;
+  size: number; // bytes of file content in all layers, as `docker images` shows SIZE
+  created?: string; // from the image config
+  stored: string; // when this record was written, ISO 8601
+}
+
+/** References in repositories.json, each to an image ID. */
+export interface Repositories {
+  tags: Record<string, Digest>; // "docker.io/library/debian:latest"
+  digests: Record<string, Digest>; // "docker.io/library/debian@sha256:..."
+}
+
+const LOCK_TIMEOUT_MS = 30_000;
+
+export class Store {
+  readonly blobsDir: string;
+  readonly ingestDir: string;
+  readonly treeDir: string;
+  readonly imagesDir: string;
+  readonly tmpDir: string;
+  readonly containersDir: string;
+
+  constructor(readonly root: string) {
+    this.blobsDir = path.join(root, 'blobs', 'sha256');
+    this.ingestDir = path.join(root, 'ingest');
+    this.treeDir = path.join(root, 'tree');
+    this.imagesDir = path.join(root, 'images');
+    this.tmpDir = path.join(root, 'tmp');
+    this.containersDir = path.join(root, 'containers');
+  }
+
+  /** Creates the folders and removes work left in tmp/ by processes that are gone. */
+  async open(): Promise<this> {
+    for (const dir of [this.blobsDir, this.ingestDir, this.treeDir, this.imagesDir, this.tmpDir]) {
+      await fsp.mkdir(dir, { recursive: true });
+    }
+    await this.removeStaleTemporaries();
+    return this;
+  }
+
+  private async removeStaleTemporaries(): Promise<void> {
+    for (const name of await fsp.readdir(this.tmpDir)) {
+      const pid = Number(name.split('-')[0]);
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
+      await removeTree(path.join(this.tmpDir, name));
+    }
+  }
+
+  /** A new path under tmp/ owned by this process; the caller creates it. */
+  temporaryPath(label: string): string {
+    return path.join(this.tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}-${label}`);
+  }
+
+  // Blobs
+
+  blobPath(digest: Digest): string {
+    return path.join(this.blobsDir, digestHex(digest));
+  }
+
+  partialPath(digest: Digest): string {
+    return path.join(this.ingestDir, `${digestHex(digest)}.partial`);
+  }
+
+  hasBlob(digest: Digest): boolean {
+    return fs.existsSync(this.blobPath(digest));
+  }
+
+  async readBlob(digest: Digest): Promise<Buffer> {
+    try {
+      return await fsp.readFile(this.blobPath(digest));
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) throw new NotFoundError(`blob ${digest} is not in the store`);
+      throw error;
+    }
+  }
+
+  /** Stores `data`, which the caller has verified has digest `digest`. */
+  async writeBlob(digest: Digest, data: Uint8Array): Promise<void> {
+    if (this.hasBlob(digest)) return;
+    await writeFileAtomic(this.blobPath(digest), data, this.temporaryPath('blob'), 0o444);
+  }
+
+  /** Moves a verified file into the store as blob `digest`. */
+  async commitBlobFile(digest: Digest, file: string): Promise<void> {
+    await fsp.chmod(file, 0o444);
+    await fsp.rename(file, this.blobPath(digest));
+  }
+
+  // Trees
+
+  treePath(chainId: Digest): string {
+    return path.join(this.treeDir, digestHex(chainId));
+  }
+
+  rootfsPath(chainId: Digest): string {
+    return path.join(this.treePath(chainId), 'rootfs');
+  }
+
+  hasTree(chainId: Digest): boolean {
+    return fs.existsSync(path.join(this.treePath(chainId), 'metadata.json'));
+  }
+
+  /**
+   * Moves a complete tree folder (with rootfs/ and metadata.json) into place. When another
+   * process stored the same chain first, keeps that one and removes `folder`.
+   */
+  async commitTree(chainId: Digest, folder: string): Promise<void> {
+    try {
+      await fsp.rename(folder, this.treePath(chainId));
+    } catch (error) {
+      if (!isErrno(error, 'ENOTEMPTY') && !isErrno(error, 'EEXIST')) throw error;
+      await removeTree(folder);
+    }
+  }
+
+  // Image records and references
+
+  async readImage(id: Digest): Promise<ImageRecord | undefined> {
+    try {
+      return JSON.parse(await fsp.readFile(this.imagePath(id), 'utf8')) as ImageRecord;
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return undefined;
+      throw new ImageError(`image record ${this.imagePath(id)}: ${(error as Error).message}`);
+    }
+  }
+
+  async listImages(): Promise<ImageRecord[]> {
+    const records: ImageRecord[] = [];
+    for (const name of await fsp.readdir(this.imagesDir)) {
+      const id = `sha256:${name.replace(/\.json$/, '')}`;
+      if (!name.endsWith('.json') || !isDigest(id)) continue;
+      const record = await this.readImage(id);
+      if (record !== undefined) records.push(record);
+    }
+    return records;
+  }
+
+  /** Writes an image record; its blobs and tree must already be stored. */
+  async writeImage(record: ImageRecord): Promise<void> {
+    const missing = [record.id, record.manifestDigest, ...record.layers.map((l) => l.digest)].find(
+      (d) => !this.hasBlob(d),
+    );
+    if (missing !== undefined) {
+      throw new ImageError(`blob ${missing} was removed while the image was stored: try again`);
+    }
+    if (!this.hasTree(record.chainId)) {
+      throw new ImageError(
+        `tree ${record.chainId} was removed while the image was stored: try again`,
+      );
+    }
+    const text = JSON.stringify(record, null, 2) + '\n';
+    await writeFileAtomic(this.imagePath(record.id), text, this.temporaryPath('image'), 0o644);
+  }
+
+  async deleteImageRecord(id: Digest): Promise<void> {
+    await fsp.rm(this.imagePath(id), { force: true });
+  }
+
+  private imagePath(id: Digest): string {
+    return path.join(this.imagesDir, `${digestHex(id)}.json`);
+  }
+
+  async readRepositories(): Promise<Repositories> {
+    try {
+      const text = await fsp.readFile(path.join(this.root, 'repositories.json'), 'utf8');
+      const parsed = JSON.parse(text) as Partial<Repositories>;
+      return { tags: parsed.tags ?? {}, digests: parsed.digests ?? {} };
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return { tags: {}, digests: {} };
+      throw new ImageError(
+        `${path.join(this.root, 'repositories.json')}: ${(error as Error).message}: ` +
+          'remove the file to forget all tags',
+      );
+    }
+  }
+
+  /** Reads repositories.json, applies `change` and writes the result, under the store lock. */
+  async updateRepositories<T>(change: (repositories: Repositories) => T | Promise<T>): Promise<T> {
+    return this.withLock(async () => {
+      const repositories = await this.readRepositories();
+      const result = await change(repositories);
+      const text = JSON.stringify(repositories, null, 2) + '\n';
+      const file = path.join(this.root, 'repositories.json');
+      await writeFileAtomic(file, text, this.temporaryPath('repositories'), 0o644);
+      return result;
+    });
+  }
+
+  /**
+   * Runs `action` while holding store.lock. A lock left by a process that no longer runs is
+   * taken over; a live holder is waited for up to 30 seconds.
+   */
+  async withLock<T>(action: () => Promise<T>): Promise<T> {
+    const lock = path.join(this.root, 'store.lock');
+    const deadline = Date.now() + LOCK_TIMEOUT_MS;
+    for (;;) {
+      try {
+        await fsp.writeFile(lock, String(process.pid), { flag: 'wx' });
+        break;
+      } catch (error) {
+        if (!isErrno(error, 'EEXIST')) throw error;
+      }
+      const holder = Number(await fsp.readFile(lock, 'utf8').catch(() => ''));
+      if (holder > 0 && holder !== process.pid && !processAlive(holder)) {
+        await fsp.rm(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new ImageError(`store is locked by process ${holder} (${lock}): try again later`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    try {
+      return await action();
+    } finally {
+      await fsp.rm(lock, { force: true });
+    }
+  }
+
+  /** IDs of containers whose record names image `id`. */
+  async containersUsing(id: Digest): Promise<string[]> {
+    // NOTE: the runtime is expected to write containers/NAME/container.json with an "image"
+    // field holding the image ID; until it does, no container ever blocks `noah rmi`.
+    const users: string[] = [];
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.containersDir);
+    } catch {
+      return users;
+    }
+    for (const name of names) {
+      try {
+        const text = await fsp.readFile(
+          path.join(this.containersDir, name, 'container.json'),
+          'utf8',
+        );
+        if ((JSON.parse(text) as { image?: unknown }).image === id) users.push(name);
+      } catch {
+        // A container folder without a readable record does not use any image.
+      }
+    }
+    return users;
+  }
+
+  /**
+   * Removes blobs, trees and partial downloads that no image record references, and returns
+   * the bytes freed. Call with the store lock held.
+   */
+  async collectGarbage(): Promise<number> {
+    const images = await this.listImages();
+    const blobs = new Set<string>();
+    const trees = new Set<string>();
+    for (const image of images) {
+      blobs.add(digestHex(image.id));
+      blobs.add(digestHex(image.manifestDigest));
+      for (const layer of image.layers) blobs.add(digestHex(layer.digest));
+      trees.add(digestHex(image.chainId));
+    }
+    const repositories = await this.readRepositories();
+    // Index blobs are referenced only through digest references.
+    for (const ref of Object.keys(repositories.digests))
+      blobs.add(ref.slice(ref.indexOf('@sha256:') + 8));
+    let freed = 0;
+    for (const name of await fsp.readdir(this.blobsDir)) {
+      if (blobs.has(name)) continue;
+      const file = path.join(this.blobsDir, name);
+      freed += (await fsp.lstat(file)).size;
+      await fsp.rm(file, { force: true });
+    }
+    for (const name of await fsp.readdir(this.treeDir)) {
+      if (trees.has(name)) continue;
+      // Rename first so a half-removed tree is never seen under tree/.
+      const doomed = this.temporaryPath('removed-tree');
+      await fsp.rename(path.join(this.treeDir, name), doomed);
+      await removeTree(doomed);
+    }
+    return freed;
+  }
+}
+
+/** Opens the store at `root`, creating it when missing. */
+export async function openStore(root: string): Promise<Store> {
+  return new Store(root).open();
+}
+
+/** Writes `data` to `file` through a temporary file and a rename, so readers never see part of it. */
+export async function writeFileAtomic(
+  file: string,
+  data: Uint8Array | string,
+  temporary: string,
+  mode: number,
+): Promise<void> {
+  const handle = await fsp.open(temporary, 'wx', 0o600);
+  try {
+    await handle.writeFile(data);
+    await handle.chmod(mode);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fsp.rename(temporary, file);
+}
+
+/** Removes a folder tree, first making its folders writable so read-only modes do not stop it. */
+export async function removeTree(target: string): Promise<void> {
+  try {
+    await fsp.rm(target, { recursive: true, force: true });
+    return;
+  } catch (error) {
+    if (!isErrno(error, 'EACCES') && !isErrno(error, 'EPERM')) throw error;
+  }
+  const makeWritable = async (dir: string): Promise<void> => {
+    await fsp.chmod(dir, 0o700).catch(() => undefined);
+    for (const entry of await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (entry.isDirectory()) await makeWritable(path.join(dir, entry.name));
+    }
+  };
+  await makeWritable(target);
+  await fsp.rm(target, { recursive: true, force: true });
+}
+
+/** Whether `error` is a system error with `code`; checked by shape, since jest's realms differ. */
+export function isErrno(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return isErrno(error, 'EPERM');
+  }
+}

@@ -1,0 +1,60 @@
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { Digest } from './digest';
+import { DigestMismatchError } from './errors';
+import { Store, removeTree } from './store';
+import { TreeWriter } from './unpack';
+
+/** One layer file to unpack, bottom first. */
+export interface LayerSource {
+  file: string;
+  name: string; // how errors name the layer, usually its digest
+  diffId?: Digest; // the diff ID the image config promises, checked after unpacking
+  onBytes?: (bytes: number) => void;
+  onStart?: () => void;
+  onDone?: () => void;
+}
+
+export interface TreeResult {
+  diffIds: Digest[];
+  contentBytes: number;
+}
+
+/**
+ * Unpacks `layers` into tree/CHAIN_ID of the store: in a folder under tmp/ first, renamed into
+ * place only when every layer applied and matched its diff ID.
+ */
+export async function buildTree(
+  store: Store,
+  chainId: Digest,
+  layers: LayerSource[],
+): Promise<TreeResult> {
+  const work = store.temporaryPath('tree');
+  const rootfs = path.join(work, 'rootfs');
+  await fsp.mkdir(rootfs, { recursive: true, mode: 0o755 });
+  try {
+    const writer = new TreeWriter(rootfs);
+    const diffIds: Digest[] = [];
+    let contentBytes = 0;
+    for (const layer of layers) {
+      layer.onStart?.();
+      const result = await writer.applyLayer(layer.file, layer.name, layer.onBytes);
+      if (layer.diffId !== undefined && result.diffId !== layer.diffId) {
+        throw new DigestMismatchError(
+          `layer ${layer.name}: uncompressed content has digest ${result.diffId}, but the ` +
+            `image config lists ${layer.diffId}`,
+        );
+      }
+      diffIds.push(result.diffId);
+      contentBytes += result.contentBytes;
+      layer.onDone?.();
+    }
+    await writer.finish();
+    await writer.metadata.write(path.join(work, 'metadata.json'), contentBytes);
+    await store.commitTree(chainId, work);
+    return { diffIds, contentBytes };
+  } catch (error) {
+    await removeTree(work);
+    throw error;
+  }
+}
