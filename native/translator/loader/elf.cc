@@ -40,6 +40,7 @@ struct Image {
   uint64_t phdr = 0;
   uint64_t end = 0;  // highest byte of any segment, for the program break
   uint64_t phnum = 0;
+  uint64_t room_end = 0;  // end of the room reserved after the image for the break
 };
 
 int open_binary(Process& process, const std::string& path, Binary& binary) {
@@ -118,7 +119,11 @@ int map_segment(Process& process, const Binary& binary, const Elf64_Phdr& segmen
   return 0;
 }
 
-int load_image(Process& process, const Binary& binary, Image& image) {
+// Room kept after a position-independent program for its break to grow into. Without it the
+// host's next mappings would sit right after the program and brk would fail at once.
+constexpr uint64_t kBrkRoom = 64ull << 20;
+
+int load_image(Process& process, const Binary& binary, Image& image, uint64_t brk_room = 0) {
   uint64_t low = UINT64_MAX, high = 0;
   for (const auto& segment : binary.segments) {
     if (segment.p_type != PT_LOAD) continue;
@@ -132,10 +137,12 @@ int load_image(Process& process, const Binary& binary, Image& image) {
   if (binary.header.e_type == ET_DYN) {
     // Let the address space choose room for the whole image, then place segments in it.
     mm::MapSource none{};
-    int64_t base = process.mm.mmap(0, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, none);
+    int64_t base =
+        process.mm.mmap(0, span + brk_room, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, none);
     if (base < 0) return static_cast<int>(base);
-    process.mm.munmap(static_cast<uint64_t>(base), span);
+    process.mm.munmap(static_cast<uint64_t>(base), span + brk_room);
     image.bias = static_cast<uint64_t>(base) - low;
+    image.room_end = static_cast<uint64_t>(base) + span + brk_room;
   }
   for (const auto& segment : binary.segments) {
     if (segment.p_type != PT_LOAD) continue;
@@ -342,13 +349,14 @@ int load(Process& process, Program& program, const std::vector<std::string>& env
          StartState& start) {
   Program::Files& files = *program.files;
   Image main_image, interpreter_image;
-  int result = load_image(process, files.binary, main_image);
+  int result = load_image(process, files.binary, main_image, kBrkRoom);
   if (result < 0) return result;
+  // Set the break before anything else is mapped, so nothing takes its room.
+  process.mm.set_brk_start(main_image.end, main_image.room_end);
   if (files.has_interpreter) {
     result = load_image(process, files.interpreter, interpreter_image);
     if (result < 0) return result;
   }
-  process.mm.set_brk_start(main_image.end);
 
   uint64_t stack_pointer = 0;
   result = build_stack(process, program.argv, envp, program.execfn, main_image,

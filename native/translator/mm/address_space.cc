@@ -440,8 +440,10 @@ int64_t AddressSpace::mremap(uint64_t old_address, uint64_t old_length, uint64_t
   return static_cast<int64_t>(new_address);
 }
 
-void AddressSpace::set_brk_start(uint64_t start) {
+void AddressSpace::set_brk_start(uint64_t start, uint64_t reserved_end) {
   brk_start_ = brk_ = brk_reserved_end_ = page_up(start);
+  if (reserved_end > brk_start_ && owned(brk_start_, reserved_end))
+    brk_reserved_end_ = reserved_end;
 }
 
 // Takes the room after the break for it to grow into: as much as `wanted`, else exactly

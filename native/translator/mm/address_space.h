@@ -72,8 +72,9 @@ class AddressSpace {
                  uint64_t new_address);
   uint64_t brk(uint64_t address);
 
-  // Places the program break just after the loaded program, at `start`.
-  void set_brk_start(uint64_t start);
+  // Places the program break just after the loaded program, at `start`. Owned room up to
+  // `reserved_end` is kept free for the break to grow into.
+  void set_brk_start(uint64_t start, uint64_t reserved_end = 0);
   // Unmaps every mapping, as execve does before loading the new program. The host ranges stay
   // the guest's.
   void clear();

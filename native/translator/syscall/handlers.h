@@ -236,6 +236,10 @@ int64_t sys_execve(Thread&, GuestString path, GuestPtr<uint64_t> argv, GuestPtr<
 int64_t sys_execveat(Thread&, DirFd dirfd, GuestString path, GuestPtr<uint64_t> argv,
                      GuestPtr<uint64_t> envp, Flags flags);
 
+// futex.cc: futexes on guest words.
+int64_t sys_futex(Thread&, GuestPtr<uint32_t> word, int operation, uint32_t value,
+                  uint64_t timeout_or_value2, GuestPtr<uint32_t> word2, uint32_t value3);
+
 // socket.cc: sockets on the host network; Unix socket paths inside the root.
 int64_t sys_socket(Thread&, int domain, int type, int protocol);
 int64_t sys_socketpair(Thread&, int domain, int type, int protocol, GuestPtr<int> fds);

@@ -210,6 +210,7 @@ struct Table {
     add<sys_setsockopt>(54, kFull);
     add<sys_getsockopt>(55, kFull);
     add<sys_accept4>(288, kFull);
+    add<sys_futex>(202, kPartial, "waits are not yet interrupted by guest signals");
     add<sys_execve>(59, kPartial, "other threads are not ended yet");
     add<sys_execveat>(322, kPartial, "other threads are not ended yet");
     add<sys_openat2>(437, kFull);
