@@ -1,12 +1,27 @@
 import { packageVersion } from '../native';
 import { parseArgs } from './args';
 import { Command, CommandIo } from './command';
+import { imageCommand } from './commands/image';
+import { imagesCommand } from './commands/images';
+import { importCommand } from './commands/import';
 import { infoCommand } from './commands/info';
+import { loadCommand } from './commands/load';
+import { rmiCommand } from './commands/rmi';
 import { runCommand } from './commands/run';
+import { tagCommand } from './commands/tag';
 import { CliError, ExitStatus } from './errors';
 
 /** Every `noah` verb, in the order `noah --help` lists them. */
-export const commands: Command[] = [runCommand, infoCommand];
+export const commands: Command[] = [
+  runCommand,
+  imagesCommand,
+  imageCommand,
+  rmiCommand,
+  tagCommand,
+  loadCommand,
+  importCommand,
+  infoCommand,
+];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

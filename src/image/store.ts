@@ -224,14 +224,19 @@ export class Store {
 
   /** Reads repositories.json, applies `change` and writes the result, under the store lock. */
   async updateRepositories<T>(change: (repositories: Repositories) => T | Promise<T>): Promise<T> {
-    return this.withLock(async () => {
-      const repositories = await this.readRepositories();
-      const result = await change(repositories);
-      const text = JSON.stringify(repositories, null, 2) + '\n';
-      const file = path.join(this.root, 'repositories.json');
-      await writeFileAtomic(file, text, this.temporaryPath('repositories'), 0o644);
-      return result;
-    });
+    return this.withLock(() => this.updateRepositoriesLocked(change));
+  }
+
+  /** As `updateRepositories`, for a caller that holds the store lock already. */
+  async updateRepositoriesLocked<T>(
+    change: (repositories: Repositories) => T | Promise<T>,
+  ): Promise<T> {
+    const repositories = await this.readRepositories();
+    const result = await change(repositories);
+    const text = JSON.stringify(repositories, null, 2) + '\n';
+    const file = path.join(this.root, 'repositories.json');
+    await writeFileAtomic(file, text, this.temporaryPath('repositories'), 0o644);
+    return result;
   }
 
   /**

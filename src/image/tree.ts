@@ -1,6 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { Digest } from './digest';
+import { chainId, Digest } from './digest';
 import { DigestMismatchError } from './errors';
 import { Store, removeTree } from './store';
 import { TreeWriter } from './unpack';
@@ -18,15 +18,17 @@ export interface LayerSource {
 export interface TreeResult {
   diffIds: Digest[];
   contentBytes: number;
+  chainId: Digest;
 }
 
 /**
  * Unpacks `layers` into tree/CHAIN_ID of the store: in a folder under tmp/ first, renamed into
- * place only when every layer applied and matched its diff ID.
+ * place only when every layer applied and matched its diff ID. Without `expectedChainId` the
+ * chain ID comes from the diff IDs found while unpacking.
  */
 export async function buildTree(
   store: Store,
-  chainId: Digest,
+  expectedChainId: Digest | undefined,
   layers: LayerSource[],
 ): Promise<TreeResult> {
   const work = store.temporaryPath('tree');
@@ -51,8 +53,9 @@ export async function buildTree(
     }
     await writer.finish();
     await writer.metadata.write(path.join(work, 'metadata.json'), contentBytes);
-    await store.commitTree(chainId, work);
-    return { diffIds, contentBytes };
+    const chain = expectedChainId ?? chainId(diffIds);
+    await store.commitTree(chain, work);
+    return { diffIds, contentBytes, chainId: chain };
   } catch (error) {
     await removeTree(work);
     throw error;
