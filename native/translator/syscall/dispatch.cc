@@ -50,6 +50,9 @@ std::string format_call(Thread& thread, uint64_t number, const Entry* entry,
       case ArgKind::kSigned:
         out += std::to_string(static_cast<int64_t>(args[i]));
         break;
+      case ArgKind::kSigned32:
+        out += std::to_string(static_cast<int32_t>(args[i]));
+        break;
       case ArgKind::kUnsigned:
         out += std::to_string(args[i]);
         break;

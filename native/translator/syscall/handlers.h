@@ -142,13 +142,13 @@ int64_t sys_removexattr(Thread&, GuestString path, GuestString name);
 int64_t sys_lremovexattr(Thread&, GuestString path, GuestString name);
 
 // mm.cc: memory.
-int64_t sys_mmap(Thread&, uint64_t address, uint64_t length, Flags prot, Flags flags, int fd,
+int64_t sys_mmap(Thread&, GuestPtr<void> address, uint64_t length, Flags prot, Flags flags, int fd,
                  uint64_t offset);
-int64_t sys_munmap(Thread&, uint64_t address, uint64_t length);
-int64_t sys_mprotect(Thread&, uint64_t address, uint64_t length, Flags prot);
-int64_t sys_mremap(Thread&, uint64_t old_address, uint64_t old_length, uint64_t new_length,
-                   Flags flags, uint64_t new_address);
-int64_t sys_brk(Thread&, uint64_t address);
+int64_t sys_munmap(Thread&, GuestPtr<void> address, uint64_t length);
+int64_t sys_mprotect(Thread&, GuestPtr<void> address, uint64_t length, Flags prot);
+int64_t sys_mremap(Thread&, GuestPtr<void> old_address, uint64_t old_length, uint64_t new_length,
+                   Flags flags, GuestPtr<void> new_address);
+int64_t sys_brk(Thread&, GuestPtr<void> address);
 int64_t sys_madvise(Thread&, uint64_t address, uint64_t length, int advice);
 int64_t sys_msync(Thread&, uint64_t address, uint64_t length, Flags flags);
 int64_t sys_mincore(Thread&, uint64_t address, uint64_t length, GuestPtr<unsigned char> vector);

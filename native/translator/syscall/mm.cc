@@ -10,8 +10,8 @@
 
 namespace noah::syscall {
 
-int64_t sys_mmap(Thread& thread, uint64_t address, uint64_t length, Flags prot, Flags flags, int fd,
-                 uint64_t offset) {
+int64_t sys_mmap(Thread& thread, GuestPtr<void> address, uint64_t length, Flags prot, Flags flags,
+                 int fd, uint64_t offset) {
   mm::MapSource source;
   int map_flags = static_cast<int>(flags.value);
   std::shared_ptr<vfs::OpenFile> file;
@@ -26,25 +26,26 @@ int64_t sys_mmap(Thread& thread, uint64_t address, uint64_t length, Flags prot, 
     source.inode = status.st_ino;
     source.name = file->guest_path;
   }
-  return thread.process.mm.mmap(address, length, static_cast<int>(prot.value), map_flags, source);
+  return thread.process.mm.mmap(address.address, length, static_cast<int>(prot.value), map_flags,
+                                source);
 }
 
-int64_t sys_munmap(Thread& thread, uint64_t address, uint64_t length) {
-  return thread.process.mm.munmap(address, length);
+int64_t sys_munmap(Thread& thread, GuestPtr<void> address, uint64_t length) {
+  return thread.process.mm.munmap(address.address, length);
 }
 
-int64_t sys_mprotect(Thread& thread, uint64_t address, uint64_t length, Flags prot) {
-  return thread.process.mm.mprotect(address, length, static_cast<int>(prot.value));
+int64_t sys_mprotect(Thread& thread, GuestPtr<void> address, uint64_t length, Flags prot) {
+  return thread.process.mm.mprotect(address.address, length, static_cast<int>(prot.value));
 }
 
-int64_t sys_mremap(Thread& thread, uint64_t old_address, uint64_t old_length, uint64_t new_length,
-                   Flags flags, uint64_t new_address) {
-  return thread.process.mm.mremap(old_address, old_length, new_length,
-                                  static_cast<int>(flags.value), new_address);
+int64_t sys_mremap(Thread& thread, GuestPtr<void> old_address, uint64_t old_length,
+                   uint64_t new_length, Flags flags, GuestPtr<void> new_address) {
+  return thread.process.mm.mremap(old_address.address, old_length, new_length,
+                                  static_cast<int>(flags.value), new_address.address);
 }
 
-int64_t sys_brk(Thread& thread, uint64_t address) {
-  return static_cast<int64_t>(thread.process.mm.brk(address));
+int64_t sys_brk(Thread& thread, GuestPtr<void> address) {
+  return static_cast<int64_t>(thread.process.mm.brk(address.address));
 }
 
 int64_t sys_madvise(Thread& thread, uint64_t address, uint64_t length, int advice) {

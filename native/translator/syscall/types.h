@@ -33,7 +33,7 @@ struct DirFd {
   int value;
 };
 
-enum class ArgKind : uint8_t { kSigned, kUnsigned, kHex, kPointer, kString, kDirFd };
+enum class ArgKind : uint8_t { kSigned, kSigned32, kUnsigned, kHex, kPointer, kString, kDirFd };
 
 template <typename T>
 constexpr ArgKind kind_of() {
@@ -43,6 +43,8 @@ constexpr ArgKind kind_of() {
     return ArgKind::kHex;
   } else if constexpr (std::is_same_v<T, DirFd>) {
     return ArgKind::kDirFd;
+  } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T> && sizeof(T) == 4) {
+    return ArgKind::kSigned32;
   } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
     return ArgKind::kSigned;
   } else if constexpr (std::is_integral_v<T>) {
