@@ -60,14 +60,32 @@ for (const linking of linkings) {
       expect(translated.status).toBe(0);
     });
 
-    test.each(['write-readonly', 'read-unmapped', 'read-prot-none', 'execute-data', 'null'])(
-      'bad access %s ends with SIGSEGV',
-      (fault) => {
+    test.each([
+      ['write-readonly', 'SIGSEGV'],
+      ['read-unmapped', 'SIGSEGV'],
+      ['read-prot-none', 'SIGSEGV'],
+      ['execute-data', 'SIGSEGV'],
+      ['null', 'SIGSEGV'],
+      ['invalid-opcode', 'SIGILL'],
+      ['divide-by-zero', 'SIGFPE'],
+      ['breakpoint', 'SIGTRAP'],
+      ['privileged', 'SIGSEGV'],
+    ])('fault %s ends with %s as natively', (fault, signal) => {
+      const argv = [program('memory', linking), fault];
+      const native = runNative(overlay.merged, argv);
+      const translated = runTranslated(overlay.merged, argv);
+      expect(native.signal).toBe(signal);
+      expect(translated.stdout).toBe('');
+      expect(translated.signal).toBe(signal);
+    });
+
+    test('I/O instructions and jumps to the stubs do not reach the host', () => {
+      for (const fault of ['port-io', 'stub-jump']) {
         const translated = runTranslated(overlay.merged, [program('memory', linking), fault]);
-        expect(translated.stdout).toBe('');
-        expect(translated.signal).toBe('SIGSEGV');
-      },
-    );
+        expect({ fault, stderr: translated.stderr }).toEqual({ fault, stderr: '' });
+        expect({ fault, signal: translated.signal }).toEqual({ fault, signal: 'SIGSEGV' });
+      }
+    });
 
     test('bad pointers give EFAULT, translator memory included', async () => {
       const translated = await runWithTranslatorAddress(overlay.merged, program('efault', linking));

@@ -85,6 +85,20 @@ int main(int argc, char** argv) {
     ((void (*)(void))a)();
   } else if (strcmp(argv[1], "null") == 0) {
     return *(volatile int*)16;
+  } else if (strcmp(argv[1], "invalid-opcode") == 0) {
+    __asm__ volatile("ud2");
+  } else if (strcmp(argv[1], "divide-by-zero") == 0) {
+    // In assembly: the compiler may turn 1 / x into a comparison that never divides.
+    __asm__ volatile("xor %%ecx, %%ecx; mov $1, %%eax; cltd; idivl %%ecx" ::: "eax", "ecx", "edx");
+  } else if (strcmp(argv[1], "breakpoint") == 0) {
+    __asm__ volatile("int3");
+  } else if (strcmp(argv[1], "privileged") == 0) {
+    __asm__ volatile("hlt");
+  } else if (strcmp(argv[1], "port-io") == 0) {
+    __asm__ volatile("outb %%al, $0x10" ::"a"(0));
+  } else if (strcmp(argv[1], "stub-jump") == 0) {
+    // Jumping into the translator's syscall stub address acts as a syscall at most.
+    ((void (*)(void))0xffffff8000000000ul)();
   }
   printf("no fault\n");
   return 0;
