@@ -6,6 +6,9 @@ import { imagesCommand } from './commands/images';
 import { importCommand } from './commands/import';
 import { infoCommand } from './commands/info';
 import { loadCommand } from './commands/load';
+import { loginCommand } from './commands/login';
+import { logoutCommand } from './commands/logout';
+import { pullCommand } from './commands/pull';
 import { rmiCommand } from './commands/rmi';
 import { runCommand } from './commands/run';
 import { tagCommand } from './commands/tag';
@@ -14,12 +17,15 @@ import { CliError, ExitStatus } from './errors';
 /** Every `noah` verb, in the order `noah --help` lists them. */
 export const commands: Command[] = [
   runCommand,
+  pullCommand,
   imagesCommand,
   imageCommand,
   rmiCommand,
   tagCommand,
   loadCommand,
   importCommand,
+  loginCommand,
+  logoutCommand,
   infoCommand,
 ];
 
