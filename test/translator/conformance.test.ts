@@ -79,12 +79,18 @@ for (const linking of linkings) {
       expect(translated.signal).toBe(signal);
     });
 
-    test('I/O instructions and jumps to the stubs do not reach the host', () => {
-      for (const fault of ['port-io', 'stub-jump']) {
-        const translated = runTranslated(overlay.merged, [program('memory', linking), fault]);
-        expect({ fault, stderr: translated.stderr }).toEqual({ fault, stderr: '' });
-        expect({ fault, signal: translated.signal }).toEqual({ fault, signal: 'SIGSEGV' });
-      }
+    test('an I/O instruction of the program gives SIGSEGV', () => {
+      const translated = runTranslated(overlay.merged, [program('memory', linking), 'port-io']);
+      expect(translated.stderr).toBe('');
+      expect(translated.signal).toBe('SIGSEGV');
+    });
+
+    test('a jump into the syscall stub acts as a system call at most', () => {
+      // The stub page is mapped for the program to run; entering it by a jump makes a system
+      // call with whatever registers the program had, which ends the program, not the host.
+      const translated = runTranslated(overlay.merged, [program('memory', linking), 'stub-jump']);
+      expect(translated.stderr).not.toMatch(/Sanitizer|runtime error/);
+      expect(translated.signal).toBe('SIGSEGV');
     });
 
     test('bad pointers give EFAULT, translator memory included', async () => {
