@@ -40,7 +40,7 @@ export async function downloadBlob(
       throw new RegistryError(`${what} not found in ${client.host}/${repository} (HTTP 404)`, 404);
     }
     if (response.status === 416 && offset > 0) {
-      // The partial file holds more than the registry has: start over.
+      // The partial file is longer than what the registry has, so start over.
       await response.body.dump();
       await fsp.rm(partial, { force: true });
       continue;
@@ -48,7 +48,7 @@ export async function downloadBlob(
     if (response.status !== 200 && response.status !== 206) {
       const text = await response.body.text();
       throw new RegistryError(
-        `${what}: registry ${client.host} answered HTTP ${response.status}: ${text.slice(0, 200)}`,
+        `${what}: registry ${client.host} returned HTTP ${response.status}: ${text.slice(0, 200)}`,
         response.status,
       );
     }
@@ -145,7 +145,7 @@ async function appendBody(
     for await (const chunk of body) {
       done += chunk.length;
       if (done > size) {
-        throw new DigestMismatchError(`blob is larger than the ${size} bytes its descriptor says`);
+        throw new DigestMismatchError(`blob is larger than the ${size} bytes in its descriptor`);
       }
       hash.update(chunk);
       await handle.write(chunk);

@@ -42,7 +42,7 @@ async function readDockerConfig(): Promise<DockerConfig> {
   }
 }
 
-/** The config.json key for a registry domain. */
+/** Returns the config.json key for a registry domain. */
 function configKey(domain: string): string {
   return domain === DOCKER_HUB_DOMAIN ? DOCKER_HUB_KEY : domain;
 }

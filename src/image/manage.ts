@@ -5,7 +5,7 @@ import { referencesOf, resolveImage } from './images';
 import { formatReference, parseReference } from './reference';
 import { ImageRecord, Store } from './store';
 
-/** What `removeImage` did, in the order `docker rmi` prints it. */
+/** Tags untagged and images deleted by `removeImage`, in the order `docker rmi` prints them. */
 export interface RemoveResult {
   untagged: string[];
   deleted: Digest[];
@@ -121,7 +121,7 @@ export async function inspectImage(store: Store, record: ImageRecord): Promise<o
   };
 }
 
-/** The 12-digit image ID `docker images` shows. */
+/** Returns the 12-digit image ID that `docker images` shows. */
 export function shortId(id: Digest): string {
   return id.slice('sha256:'.length, 'sha256:'.length + 12);
 }

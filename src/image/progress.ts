@@ -1,8 +1,8 @@
 import { LayerStatus, PullEvent } from './pull';
 
 /**
- * Writes pull progress as Docker does: on a terminal one line per layer, redrawn in place
- * with bytes done and total; otherwise one plain line per layer status change.
+ * Writes pull progress as Docker does. On a terminal each layer has one line, redrawn in place
+ * with bytes done and total. Elsewhere each layer status change prints one plain line.
  */
 export class PullProgressRenderer {
   private readonly order: string[] = [];

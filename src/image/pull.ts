@@ -44,7 +44,7 @@ export interface PullResult {
   reference: Reference;
 }
 
-/** The 12-digit layer ID Docker prints in its progress lines. */
+/** Returns the 12-digit layer ID that Docker prints in its progress lines. */
 export function layerId(digest: Digest): string {
   return digest.slice('sha256:'.length, 'sha256:'.length + 12);
 }
@@ -191,7 +191,7 @@ async function fetchManifest(
   if (response.status !== 200) {
     const body = await response.body.text();
     throw new RegistryError(
-      `${name}: registry ${client.host} answered HTTP ${response.status}: ${body.slice(0, 200)}`,
+      `${name}: registry ${client.host} returned HTTP ${response.status}: ${body.slice(0, 200)}`,
       response.status,
     );
   }
@@ -210,12 +210,12 @@ async function fetchManifest(
   const declared = headerText(response.headers['docker-content-digest']);
   if (declared !== undefined && declared.startsWith('sha256:') && declared !== digest) {
     throw new DigestMismatchError(
-      `${name}: manifest has digest ${digest}, but the registry says ${declared}`,
+      `${name}: manifest has digest ${digest}, but the registry sent Docker-Content-Digest ${declared}`,
     );
   }
   if (expected !== undefined && data.length !== expected.size) {
     throw new DigestMismatchError(
-      `${name}: manifest has ${data.length} bytes, the index says ${expected.size}`,
+      `${name}: manifest has ${data.length} bytes, but the index lists ${expected.size}`,
     );
   }
   const contentType = headerText(response.headers['content-type']);

@@ -74,7 +74,7 @@ export class RegistryClient {
     await this.dispatcher.close();
   }
 
-  /** Whether the registry may be spoken to over plain HTTP. */
+  /** Returns whether plain HTTP is allowed for this registry. */
   private allowsHttp(): boolean {
     const hostname = this.host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
     if (hostname === 'localhost' || hostname === '::1') return true;
@@ -88,7 +88,7 @@ export class RegistryClient {
     await response.body.dump();
     if (response.status !== 200 && response.status !== 401) {
       throw new RegistryError(
-        `registry ${this.host} answered /v2/ with HTTP ${response.status}: is it an OCI registry?`,
+        `registry ${this.host} returned HTTP ${response.status} for /v2/: check that it is an OCI registry`,
         response.status,
       );
     }
@@ -132,7 +132,7 @@ export class RegistryClient {
     return this.credentials;
   }
 
-  /** The Authorization header for the known challenge, fetching a token when needed. */
+  /** Builds the Authorization header for the known challenge, fetching a token when needed. */
   private async authorization(scope: string | undefined): Promise<string | undefined> {
     const challenge = this.challenge;
     if (challenge === undefined) return undefined;
@@ -189,7 +189,7 @@ export class RegistryClient {
     }
     if (response.statusCode !== 200) {
       throw new AuthenticationError(
-        `token server ${url.origin} answered HTTP ${response.statusCode}: ${text.slice(0, 200)}`,
+        `token server ${url.origin} returned HTTP ${response.statusCode}: ${text.slice(0, 200)}`,
         response.statusCode,
       );
     }

@@ -148,7 +148,7 @@ describe('noah pull against broken registries', () => {
     ]);
   }
 
-  /** The registry's file for the largest blob, the layer. */
+  /** Returns the registry's data file of the largest blob, which is the layer. */
   function largestBlob(directory: string): string {
     const blobs = path.join(directory, 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256');
     let best = '';

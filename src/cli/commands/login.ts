@@ -9,7 +9,7 @@ import { UsageError } from '../errors';
 import { withImageErrors } from './image-errors';
 import { insecureRegistries } from './pull';
 
-/** The registry domain of a `login`/`logout` argument, Docker Hub when none. */
+/** Returns the registry domain of a `login`/`logout` argument, or Docker Hub without one. */
 export function loginDomain(server: string | undefined): string {
   if (server === undefined) return DOCKER_HUB_DOMAIN;
   const host = server.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
@@ -74,7 +74,7 @@ async function login(
       insecureRegistries: insecureRegistries(),
     });
     try {
-      // A challenge is answered with the credentials, so a wrong password fails here.
+      // The client sends the credentials after the challenge, so a wrong password fails here.
       await client.fetch('GET', '/v2/', undefined).then((response) => response.body.dump());
     } finally {
       await client.close();

@@ -5,7 +5,7 @@ import { UsageError } from '../errors';
 import { withImageErrors } from './image-errors';
 import { loginDomain } from './login';
 
-/** `noah logout`: forgets saved credentials for a registry. */
+/** `noah logout`: removes the saved credentials of a registry. */
 export const logoutCommand: Command = {
   name: 'logout',
   usage: '[SERVER]',
