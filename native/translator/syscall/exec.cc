@@ -85,6 +85,7 @@ int64_t sys_execveat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<uin
   loader::StartState start;
   if (loader::load(process, program, environment, start) < 0) kill_process(process, SIGSEGV);
   process.files.close_on_exec();
+  process.release_vfork_parent();
   reset_thread_state(thread);
   kvm_regs& regs = thread.vcpu->regs();
   regs = kvm_regs{};

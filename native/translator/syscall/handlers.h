@@ -236,6 +236,16 @@ int64_t sys_execve(Thread&, GuestString path, GuestPtr<uint64_t> argv, GuestPtr<
 int64_t sys_execveat(Thread&, DirFd dirfd, GuestString path, GuestPtr<uint64_t> argv,
                      GuestPtr<uint64_t> envp, Flags flags);
 
+// clone.cc: creating and reaping processes.
+int64_t sys_clone(Thread&, Flags flags, uint64_t stack, GuestPtr<int32_t> parent_tid,
+                  GuestPtr<int32_t> child_tid, uint64_t tls);
+int64_t sys_clone3(Thread&, GuestPtr<void> arguments, uint64_t size);
+int64_t sys_fork(Thread&);
+int64_t sys_vfork(Thread&);
+int64_t sys_wait4(Thread&, int pid, GuestPtr<int> status, Flags options, GuestPtr<void> usage);
+int64_t sys_waitid(Thread&, int type, int id, GuestPtr<void> info, Flags options,
+                   GuestPtr<void> usage);
+
 // futex.cc: futexes on guest words.
 int64_t sys_futex(Thread&, GuestPtr<uint32_t> word, int operation, uint32_t value,
                   uint64_t timeout_or_value2, GuestPtr<uint32_t> word2, uint32_t value3);

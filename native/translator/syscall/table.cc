@@ -210,6 +210,12 @@ struct Table {
     add<sys_setsockopt>(54, kFull);
     add<sys_getsockopt>(55, kFull);
     add<sys_accept4>(288, kFull);
+    add<sys_clone>(56, kPartial, "no threads; CLONE_VM children get a copy of memory");
+    add<sys_fork>(57, kFull);
+    add<sys_vfork>(58, kPartial, "the child gets a copy of memory, the parent waits as usual");
+    add<sys_wait4>(61, kFull);
+    add<sys_waitid>(247, kFull);
+    add<sys_clone3>(435, kPartial, "no threads; CLONE_VM children get a copy of memory");
     add<sys_futex>(202, kPartial, "waits are not yet interrupted by guest signals");
     add<sys_execve>(59, kPartial, "other threads are not ended yet");
     add<sys_execveat>(322, kPartial, "other threads are not ended yet");

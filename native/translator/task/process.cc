@@ -8,13 +8,37 @@
 namespace noah {
 
 Process::Process(const std::string& host_root, const Options& options)
-    : options(options), system(page_tables), mm(page_tables), fs(host_root), pid(getpid()) {
-  page_tables.attach(&vm);
-  system.attach(vm);
-  mm.attach(&vm);
+    : options(options),
+      system(page_tables),
+      mm(page_tables),
+      vm(std::make_unique<kvm::Vm>()),
+      fs(host_root),
+      pid(getpid()) {
+  page_tables.attach(vm.get());
+  system.attach(*vm);
+  mm.attach(vm.get());
   rlimit files_limit{};
   if (getrlimit(RLIMIT_NOFILE, &files_limit) == 0 && files_limit.rlim_cur != RLIM_INFINITY) {
     files.set_limit(static_cast<int>(files_limit.rlim_cur));
+  }
+}
+
+void Process::rebuild_vm_after_fork(Thread& thread) {
+  pid = getpid();
+  thread.tid = static_cast<pid_t>(gettid());
+  // Closing the inherited descriptors leaves the parent's VM as it is.
+  thread.vcpu.reset();
+  vm = std::make_unique<kvm::Vm>();
+  page_tables.attach(vm.get());
+  system.attach(*vm);
+  mm.attach(vm.get());
+  thread.attach_new_vcpu();
+}
+
+void Process::release_vfork_parent() {
+  if (vfork_done_fd >= 0) {
+    close(vfork_done_fd);
+    vfork_done_fd = -1;
   }
 }
 

@@ -40,6 +40,8 @@ struct Options {
   bool trace = false;
 };
 
+class Thread;
+
 class Process {
  public:
   Process(const std::string& host_root, const Options& options);
@@ -48,7 +50,7 @@ class Process {
   mm::PageTables page_tables;
   arch::SystemArea system;
   mm::AddressSpace mm;
-  kvm::Vm vm;
+  std::unique_ptr<kvm::Vm> vm;
   vfs::FileTable files;
   vfs::Filesystem fs;
   Credentials credentials;
@@ -58,11 +60,24 @@ class Process {
   std::vector<std::string> envp;
   std::string comm;  // the name prctl(PR_SET_NAME) and /proc/PID/comm show
   pid_t pid;
+  // The write end of a pipe the parent of a vfork child reads until it closes: at execve or
+  // exit, when the parent may go on. -1 when this process is no vfork child.
+  int vfork_done_fd = -1;
+
+  // In a child after a host fork(): builds a VM of its own over the inherited (copy-on-write)
+  // memory, as KVM descriptors work only in the process that created them. `thread` is the
+  // one thread that survives the fork.
+  void rebuild_vm_after_fork(Thread& thread);
+  // Lets a waiting vfork parent continue.
+  void release_vfork_parent();
 };
 
 class Thread {
  public:
   Thread(Process& process, int index);
+
+  // Creates this thread's vCPU in the process's current VM and puts it in user mode.
+  void attach_new_vcpu();
 
   // Runs the guest until the process exits; never returns.
   [[noreturn]] void run();
@@ -73,6 +88,7 @@ class Thread {
   Process& process;
   arch::CpuArea cpu;
   std::unique_ptr<kvm::Vcpu> vcpu;
+  int index;
   pid_t tid;
   uint64_t clear_child_tid = 0;
   uint64_t robust_list = 0;

@@ -46,10 +46,17 @@ FaultSignal signal_for_vector(int vector) {
 }  // namespace
 
 Thread::Thread(Process& process, int index)
-    : process(process), cpu(process.page_tables, index), tid(static_cast<pid_t>(gettid())) {
-  cpu.attach(process.vm);
-  vcpu = process.vm.create_vcpu(index);
-  arch::setup_vcpu(process.vm, *vcpu, process.system, cpu, process.page_tables);
+    : process(process),
+      cpu(process.page_tables, index),
+      index(index),
+      tid(static_cast<pid_t>(gettid())) {
+  attach_new_vcpu();
+}
+
+void Thread::attach_new_vcpu() {
+  cpu.attach(*process.vm);
+  vcpu = process.vm->create_vcpu(index);
+  arch::setup_vcpu(*process.vm, *vcpu, process.system, cpu, process.page_tables);
 }
 
 void Thread::run() {
