@@ -20,6 +20,7 @@
 #include "translator/loader/elf.h"
 #include "translator/syscall/fd.h"
 #include "translator/task/process.h"
+#include "translator/task/signal.h"
 #include "translator/util/log.h"
 
 namespace {
@@ -123,8 +124,6 @@ void setup_stdio(noah::Process& process) {
 
 int main(int argc, char** argv) {
   CommandLine line = parse(argc, argv);
-  // A write to a closed pipe must return EPIPE to the guest, which then gets SIGPIPE itself.
-  signal(SIGPIPE, SIG_IGN);
   // The guest's umask is applied by the translator; the host must not apply its own too.
   umask(0);
   try {
@@ -144,6 +143,7 @@ int main(int argc, char** argv) {
       return kExitNotFound;
     }
     noah::Thread thread(process, 0);
+    noah::signals::start(thread);
     noah::loader::StartState start;
     noah::loader::Program prepared;
     int result = noah::loader::prepare(process, program, line.argv, prepared);

@@ -107,7 +107,9 @@ bool has_error_code(int vector) {
 }
 
 SystemArea::SystemArea(mm::PageTables& tables) : host_(allocate(kSystemSize, "system area")) {
-  // Syscall stub: out %al, $kSyscallPort; iretq. The host writes the iretq frame.
+  // Syscall stub: out %al, $kSyscallPort; iretq, from the frame the host writes. On PVM the
+  // `out` is emulated and KVM resumes right after it whatever rip the host sets, so the return
+  // must be the next instruction.
   const uint8_t syscall_stub[] = {0xe6, kSyscallPort, 0x48, 0xcf};
   memcpy(host_ + kCodeOffset, syscall_stub, sizeof syscall_stub);
   for (int vector = 0; vector < kExceptionVectors; vector++) {
@@ -198,6 +200,14 @@ uint64_t CpuArea::ist_top() const {
 }
 uint64_t CpuArea::return_frame() const {
   return virt_ + kReturnFrameOffset;
+}
+
+void CpuArea::read_return_frame(uint64_t& rip, uint64_t& rsp, uint64_t& rflags) const {
+  uint64_t frame[5];
+  memcpy(frame, host_ + kReturnFrameOffset, sizeof frame);
+  rip = frame[0];
+  rflags = frame[2];
+  rsp = frame[3];
 }
 
 uint64_t CpuArea::write_return_frame(uint64_t rip, uint64_t rsp, uint64_t rflags) {

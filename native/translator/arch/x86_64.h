@@ -73,7 +73,7 @@ class SystemArea {
   void attach(kvm::Vm& vm);
   // Guest virtual address of the syscall stub, the LSTAR target.
   uint64_t syscall_entry() const;
-  // Guest virtual address of the `iretq` that every return to the program goes through.
+  // Guest virtual address of the syscall stub's `iretq`, for returns not after an exit.
   uint64_t return_entry() const;
   uint64_t exception_entry(int vector) const;
   uint64_t idt() const;
@@ -109,6 +109,8 @@ class CpuArea {
   // Writes the iretq frame that resumes the program at `rip` with `rsp` and `rflags`, and
   // returns the stack pointer the return stub needs.
   uint64_t write_return_frame(uint64_t rip, uint64_t rsp, uint64_t rflags);
+  // Reads back the frame write_return_frame wrote.
+  void read_return_frame(uint64_t& rip, uint64_t& rsp, uint64_t& rflags) const;
 
  private:
   uint8_t* host_;

@@ -8,6 +8,7 @@
 #include "translator/syscall/fd.h"
 #include "translator/syscall/guest.h"
 #include "translator/syscall/handlers.h"
+#include "translator/task/signal.h"
 
 namespace noah::syscall {
 namespace {
@@ -15,8 +16,12 @@ namespace {
 // Resets what execve resets: handled signals go back to their default, the alternate signal
 // stack and the thread's TLS base are dropped, and the FPU starts from its initial state.
 void reset_thread_state(Thread& thread) {
-  for (SignalAction& action : thread.process.signal_actions) {
-    if (action.handler != 1 /* SIG_IGN */) action = SignalAction{};
+  auto& actions = thread.process.signal_actions;
+  for (int signal = 1; signal < static_cast<int>(actions.size()); signal++) {
+    if (actions[signal].handler > 1) {
+      actions[signal] = SignalAction{};
+      signals::apply_action(signal, actions[signal]);
+    }
   }
   thread.alternate_stack = stack_t{nullptr, SS_DISABLE, 0};
   thread.clear_child_tid = 0;

@@ -38,16 +38,6 @@ uint64_t accessible_prefix(Thread& thread, uint64_t address, uint64_t count, int
   return done;
 }
 
-// Linux raises SIGPIPE on a write to a pipe or socket with no reader, besides EPIPE.
-int64_t with_sigpipe(Thread& thread, int64_t result) {
-  if (result == -EPIPE) {
-    const SignalAction& action = thread.process.signal_actions[SIGPIPE];
-    // TODO: queue SIGPIPE for a guest handler once signal delivery exists.
-    if (action.handler == 0) kill_process(thread.process, SIGPIPE);
-  }
-  return result;
-}
-
 // Copies and checks a guest iovec array into host iovecs.
 int64_t read_iovecs(Thread& thread, uint64_t address, int count, int access,
                     std::vector<iovec>& out) {
@@ -76,7 +66,7 @@ int64_t vector_io(Thread& thread, int fd, uint64_t iov, int count, int64_t offse
   if (write) {
     done = positional ? pwritev2(host, vectors.data(), count, offset, flags)
                       : ::writev(host, vectors.data(), count);
-    return with_sigpipe(thread, host_result(done));
+    return (host_result(done));
   }
   done = positional ? preadv2(host, vectors.data(), count, offset, flags)
                     : ::readv(host, vectors.data(), count);
@@ -103,8 +93,7 @@ int64_t sys_write(Thread& thread, int fd, GuestPtr<void> buffer, uint64_t count)
   if (host < 0) return host;
   uint64_t size = accessible_prefix(thread, buffer.address, count, mm::kRead);
   if (size == 0 && count > 0) return -EFAULT;
-  return with_sigpipe(thread,
-                      host_result(::write(host, reinterpret_cast<void*>(buffer.address), size)));
+  return (host_result(::write(host, reinterpret_cast<void*>(buffer.address), size)));
 }
 
 int64_t sys_pread64(Thread& thread, int fd, GuestPtr<void> buffer, uint64_t count, int64_t offset) {
@@ -121,8 +110,7 @@ int64_t sys_pwrite64(Thread& thread, int fd, GuestPtr<void> buffer, uint64_t cou
   if (host < 0) return host;
   uint64_t size = accessible_prefix(thread, buffer.address, count, mm::kRead);
   if (size == 0 && count > 0) return -EFAULT;
-  return with_sigpipe(
-      thread, host_result(::pwrite(host, reinterpret_cast<void*>(buffer.address), size, offset)));
+  return (host_result(::pwrite(host, reinterpret_cast<void*>(buffer.address), size, offset)));
 }
 
 int64_t sys_readv(Thread& thread, int fd, GuestPtr<void> iov, int count) {
@@ -179,7 +167,7 @@ int64_t sys_sendfile(Thread& thread, int out_fd, int in_fd, GuestPtr<int64_t> of
     return -EFAULT;
   }
   auto* position = reinterpret_cast<off_t*>(offset.address);
-  return with_sigpipe(thread, host_result(::sendfile(out, in, position, count)));
+  return (host_result(::sendfile(out, in, position, count)));
 }
 
 int64_t sys_copy_file_range(Thread& thread, int in_fd, GuestPtr<int64_t> in_offset, int out_fd,
@@ -207,10 +195,9 @@ int64_t sys_splice(Thread& thread, int in_fd, GuestPtr<int64_t> in_offset, int o
       return -EFAULT;
     }
   }
-  return with_sigpipe(thread,
-                      host_result(::splice(in, reinterpret_cast<loff_t*>(in_offset.address), out,
-                                           reinterpret_cast<loff_t*>(out_offset.address), length,
-                                           static_cast<unsigned>(flags.value))));
+  return (host_result(::splice(in, reinterpret_cast<loff_t*>(in_offset.address), out,
+                               reinterpret_cast<loff_t*>(out_offset.address), length,
+                               static_cast<unsigned>(flags.value))));
 }
 
 int64_t sys_tee(Thread& thread, int in_fd, int out_fd, uint64_t length, Flags flags) {

@@ -222,6 +222,29 @@ int64_t sys_rt_sigprocmask(Thread&, int how, GuestPtr<uint64_t> set, GuestPtr<ui
                            uint64_t size);
 int64_t sys_sigaltstack(Thread&, GuestPtr<void> stack, GuestPtr<void> old_stack);
 
+// signal.cc, continued: waiting for signals, and timers.
+int64_t sys_rt_sigreturn(Thread&);
+int64_t sys_rt_sigsuspend(Thread&, GuestPtr<uint64_t> set, uint64_t size);
+int64_t sys_pause(Thread&);
+int64_t sys_rt_sigpending(Thread&, GuestPtr<uint64_t> set, uint64_t size);
+int64_t sys_rt_sigtimedwait(Thread&, GuestPtr<uint64_t> set, GuestPtr<void> info,
+                            GuestPtr<void> timeout, uint64_t size);
+int64_t sys_rt_sigqueueinfo(Thread&, int pid, int signal, GuestPtr<void> info);
+int64_t sys_rt_tgsigqueueinfo(Thread&, int tgid, int tid, int signal, GuestPtr<void> info);
+int64_t sys_signalfd(Thread&, int fd, GuestPtr<uint64_t> set, uint64_t size);
+int64_t sys_signalfd4(Thread&, int fd, GuestPtr<uint64_t> set, uint64_t size, Flags flags);
+int64_t sys_alarm(Thread&, unsigned seconds);
+int64_t sys_setitimer(Thread&, int which, GuestPtr<void> value, GuestPtr<void> old);
+int64_t sys_getitimer(Thread&, int which, GuestPtr<void> value);
+int64_t sys_timer_create(Thread&, int clock, GuestPtr<void> event, GuestPtr<int> id);
+int64_t sys_timer_settime(Thread&, int id, Flags flags, GuestPtr<void> value, GuestPtr<void> old);
+int64_t sys_timer_gettime(Thread&, int id, GuestPtr<void> value);
+int64_t sys_timer_getoverrun(Thread&, int id);
+int64_t sys_timer_delete(Thread&, int id);
+int64_t sys_timerfd_create(Thread&, int clock, Flags flags);
+int64_t sys_timerfd_settime(Thread&, int fd, Flags flags, GuestPtr<void> value, GuestPtr<void> old);
+int64_t sys_timerfd_gettime(Thread&, int fd, GuestPtr<void> value);
+
 // time.cc: clocks and sleeping.
 int64_t sys_clock_gettime(Thread&, int clock, GuestPtr<void> time);
 int64_t sys_clock_getres(Thread&, int clock, GuestPtr<void> resolution);

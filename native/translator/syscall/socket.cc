@@ -223,10 +223,8 @@ int64_t sys_sendto(Thread& thread, int fd, GuestPtr<void> buffer, uint64_t lengt
     if (result < 0) return result;
     target = reinterpret_cast<sockaddr*>(&value.storage);
   }
-  // MSG_NOSIGNAL: a broken connection returns EPIPE without killing the translator.
   return host_result(::sendto(host, reinterpret_cast<void*>(buffer.address), length,
-                              static_cast<int>(flags.value) | MSG_NOSIGNAL, target,
-                              target ? value.length : 0));
+                              static_cast<int>(flags.value), target, target ? value.length : 0));
 }
 
 int64_t sys_recvfrom(Thread& thread, int fd, GuestPtr<void> buffer, uint64_t length, Flags flags,
@@ -250,7 +248,7 @@ int64_t sys_sendmsg(Thread& thread, int fd, GuestPtr<void> message, Flags flags)
   Message value;
   int result = read_message(thread, message.address, true, value);
   if (result < 0) return result;
-  return host_result(::sendmsg(host, &value.header, static_cast<int>(flags.value) | MSG_NOSIGNAL));
+  return host_result(::sendmsg(host, &value.header, static_cast<int>(flags.value)));
 }
 
 int64_t sys_recvmsg(Thread& thread, int fd, GuestPtr<void> message, Flags flags) {

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "translator/task/signal.h"
+
 namespace noah {
 
 Process::Process(const std::string& host_root, const Options& options)
@@ -17,6 +19,13 @@ Process::Process(const std::string& host_root, const Options& options)
   page_tables.attach(vm.get());
   system.attach(*vm);
   mm.attach(vm.get());
+  for (const auto& leaf : vm->supported_cpuid()) {
+    if (leaf.function == 0xd && leaf.index == 0) {
+      xcr0 = ((uint64_t{leaf.edx} << 32) | leaf.eax) | 3;
+      // ECX: the XSAVE area size for every supported feature; the kvm_xsave region is 4 KiB.
+      if (leaf.ecx >= 576 && leaf.ecx <= 4096) xstate_size = leaf.ecx;
+    }
+  }
   rlimit files_limit{};
   if (getrlimit(RLIMIT_NOFILE, &files_limit) == 0 && files_limit.rlim_cur != RLIM_INFINITY) {
     files.set_limit(static_cast<int>(files_limit.rlim_cur));
@@ -33,6 +42,7 @@ void Process::rebuild_vm_after_fork(Thread& thread) {
   system.attach(*vm);
   mm.attach(vm.get());
   thread.attach_new_vcpu();
+  signals::retarget(thread);
 }
 
 void Process::release_vfork_parent() {

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,9 @@ class Process {
   // The write end of a pipe the parent of a vfork child reads until it closes: at execve or
   // exit, when the parent may go on. -1 when this process is no vfork child.
   int vfork_done_fd = -1;
+  // XSAVE features the vCPUs enable (XCR0) and the size of their state, for signal frames.
+  uint64_t xcr0 = 3;
+  uint64_t xstate_size = 576;
 
   // In a child after a host fork(): builds a VM of its own over the inherited (copy-on-write)
   // memory, as KVM descriptors work only in the process that created them. `thread` is the
@@ -97,6 +101,16 @@ class Thread {
   stack_t alternate_stack{nullptr, SS_DISABLE, 0};
   // Set by a handler that loaded every register itself (execve, rt_sigreturn).
   bool registers_replaced = false;
+  // The `iretq` of the stub the vCPU last left through; returns go through it.
+  uint64_t resume_rip = 0;
+  // Whether the return frame holds the program's rip, rsp and rflags: from resume_user until
+  // the vCPU has run the program again.
+  bool resume_frame_pending = false;
+  // The mask a signal frame saves instead of the current one, after rt_sigsuspend.
+  std::optional<uint64_t> restore_mask_after_signal;
+  // The last exception, for the trapno and err fields of a fault's signal frame.
+  int last_fault_vector = 0;
+  uint64_t last_fault_error = 0;
 
  private:
   void handle_syscall();

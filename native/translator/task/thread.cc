@@ -8,6 +8,7 @@
 
 #include "translator/syscall/dispatch.h"
 #include "translator/task/process.h"
+#include "translator/task/signal.h"
 #include "translator/util/log.h"
 
 namespace noah {
@@ -17,29 +18,54 @@ namespace {
 constexpr uint64_t kReturnFlagsMask = 0x254dd5;  // CF PF AF ZF SF TF IF DF OF NT AC ID
 constexpr uint64_t kFlagsReserved = 0x2;
 
+// Whether an interrupted call may restart after a handler with SA_RESTART. Calls that wait
+// with a timeout or for a signal return EINTR instead, as Linux's ERESTARTNOHAND ones do.
+bool restartable(uint64_t number) {
+  switch (number) {
+    case 7:    // poll
+    case 23:   // select
+    case 34:   // pause
+    case 35:   // nanosleep
+    case 128:  // rt_sigtimedwait
+    case 130:  // rt_sigsuspend
+    case 202:  // futex
+    case 230:  // clock_nanosleep
+    case 232:  // epoll_wait
+    case 270:  // pselect6
+    case 271:  // ppoll
+    case 281:  // epoll_pwait
+      return false;
+    default:
+      return true;
+  }
+}
+
 struct FaultSignal {
   int signal;
+  int code;  // si_code
   bool uses_cr2;
 };
 
 FaultSignal signal_for_vector(int vector) {
   switch (vector) {
     case arch::kDivideError:
+      return {SIGFPE, FPE_INTDIV, false};
     case arch::kX87Error:
     case arch::kSimdError:
-      return {SIGFPE, false};
+      return {SIGFPE, 0, false};
     case arch::kDebug:
+      return {SIGTRAP, TRAP_TRACE, false};
     case arch::kBreakpoint:
-      return {SIGTRAP, false};
+      return {SIGTRAP, SI_KERNEL, false};
     case arch::kInvalidOpcode:
-      return {SIGILL, false};
+      return {SIGILL, ILL_ILLOPN, false};
     case arch::kStackFault:
     case arch::kAlignmentCheck:
-      return {SIGBUS, false};
+      return {SIGBUS, BUS_ADRALN, false};
     case arch::kPageFault:
-      return {SIGSEGV, true};
+      return {SIGSEGV, SEGV_MAPERR, true};
     default:
-      return {SIGSEGV, false};
+      return {SIGSEGV, SI_KERNEL, false};
   }
 }
 
@@ -61,6 +87,7 @@ void Thread::attach_new_vcpu() {
 
 void Thread::run() {
   for (;;) {
+    if (signals::pending()) signals::deliver_pending(*this);
     int result = vcpu->run();
     if (result == -EINTR || result == -EAGAIN) continue;
     if (result == -EFAULT) {
@@ -71,6 +98,7 @@ void Thread::run() {
       log::error("KVM_RUN failed: %s", strerror(-result));
       kill_process(process, SIGKILL);
     }
+    if (vcpu->exit().exit_reason != KVM_EXIT_INTR) resume_frame_pending = false;
     handle_exit();
   }
 }
@@ -84,6 +112,7 @@ void Thread::handle_exit() {
         uint64_t rip = vcpu->regs().rip;
         if (port == arch::kSyscallPort &&
             (rip == process.system.syscall_entry() || rip == process.system.syscall_entry() + 2)) {
+          resume_rip = process.system.syscall_entry() + 2;
           handle_syscall();
           return;
         }
@@ -91,6 +120,7 @@ void Thread::handle_exit() {
           int vector = port - arch::kExceptionPort;
           uint64_t stub = process.system.exception_entry(vector);
           if (rip == stub || rip == stub + 2) {
+            resume_rip = stub + 2;
             handle_exception(vector);
             return;
           }
@@ -122,7 +152,8 @@ void Thread::handle_exit() {
 void Thread::resume_user(uint64_t rip, uint64_t rsp, uint64_t rflags) {
   kvm_regs& regs = vcpu->regs();
   regs.rsp = cpu.write_return_frame(rip, rsp, (rflags & kReturnFlagsMask) | kFlagsReserved);
-  regs.rip = process.system.return_entry();
+  regs.rip = resume_rip != 0 ? resume_rip : process.system.return_entry();
+  resume_frame_pending = true;
   vcpu->mark_regs_dirty();
 }
 
@@ -134,8 +165,16 @@ void Thread::handle_syscall() {
   uint64_t return_flags = regs.r11;
   uint64_t user_stack = regs.rsp;
   registers_replaced = false;
-  int64_t result = syscall::dispatch(*this, regs.rax, args);
+  uint64_t number = regs.rax;
+  int64_t result = syscall::dispatch(*this, number, args);
   if (registers_replaced) return;  // execve and rt_sigreturn called resume_user themselves
+  if (result == -EINTR && signals::pending() && restartable(number) &&
+      signals::first_pending_restarts(*this)) {
+    // SA_RESTART: the handler returns to the syscall instruction, which runs the call again.
+    regs.rax = number;
+    resume_user(return_address - 2, user_stack, return_flags);
+    return;
+  }
   regs.rax = static_cast<uint64_t>(result);
   resume_user(return_address, user_stack, return_flags);
 }
@@ -144,8 +183,10 @@ void Thread::handle_exception(int vector) {
   kvm_regs& regs = vcpu->regs();
   arch::ExceptionFrame frame = cpu.read_frame(vector, regs.rsp);
   FaultSignal fault = signal_for_vector(vector);
+  uint64_t fault_address = 0;
   if (fault.uses_cr2) {
     uint64_t address = vcpu->get_sregs().cr2;
+    fault_address = address;
     // A fault on an access the mapping allows comes from a translation cached before the
     // mapping changed. Changing the host protection of the page makes KVM drop it; retry once.
     const mm::Vma* vma = process.mm.find(address);
@@ -164,13 +205,25 @@ void Thread::handle_exception(int vector) {
     }
   }
   last_fault_address = last_fault_rip = 0;
-  // TODO: deliver the signal to a guest handler; every fault is fatal until signals exist.
   if (process.options.trace) {
     log::info("fault: vector %d at rip %#llx, error code %#llx", vector,
               static_cast<unsigned long long>(frame.rip),
               static_cast<unsigned long long>(frame.error_code));
   }
-  kill_process(process, fault.signal);
+  // The program's state at the fault becomes the state its handler's frame saves.
+  resume_user(frame.rip, frame.rsp, frame.rflags);
+  last_fault_vector = vector;
+  last_fault_error = frame.error_code;
+  siginfo_t info{};
+  info.si_signo = fault.signal;
+  info.si_code = fault.code;
+  if (fault.uses_cr2) {
+    info.si_addr = reinterpret_cast<void*>(fault_address);
+    info.si_code = process.mm.find(fault_address) != nullptr ? SEGV_ACCERR : SEGV_MAPERR;
+  } else if (vector != arch::kGeneralProtection) {
+    info.si_addr = reinterpret_cast<void*>(frame.rip);
+  }
+  signals::deliver_now(*this, fault.signal, info);
 }
 
 }  // namespace noah
