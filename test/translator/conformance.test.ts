@@ -13,7 +13,7 @@ import { asanTranslator } from '../helpers/cli';
 import { describeKvm } from '../helpers/kvm';
 import { OverlayRoot, canCompareNatively, defaultEnv, runNative, runTranslated } from './harness';
 
-const programs = ['auxv', 'memory', 'efault', 'escape', 'files', 'fuzz'];
+const programs = ['auxv', 'memory', 'efault', 'escape', 'files', 'fuzz', 'signals'];
 const linkings = ['static', 'dynamic'] as const;
 const installDir = '/opt/noah-tests';
 
@@ -145,6 +145,17 @@ for (const linking of linkings) {
         `/tmp/files-${linking}`,
       ]);
       expect(translated.stdout).toBe('entries 3000 sum 4498500\nok\n');
+      expect(translated.status).toBe(0);
+    });
+
+    test('signals are delivered as on Linux', () => {
+      const argv = [program('signals', linking)];
+      const native = runNative(overlay.merged, argv);
+      const translated = runTranslated(overlay.merged, argv, { timeoutMs: 60000 });
+      const checks = ['siginfo', 'restart', 'eintr', 'altstack', 'fpu', 'sigsuspend', 'timers'];
+      const expected = [...checks, 'sigsegv', 'waitid'].map((name) => `${name} ok\n`).join('');
+      expect(native.stdout).toBe(expected);
+      expect(translated.stdout).toBe(expected);
       expect(translated.status).toBe(0);
     });
 
