@@ -1,7 +1,11 @@
 // noah-translator: runs one Linux x86-64 program in a KVM guest with no kernel, carrying out
 // its system calls in this host process.
 //
-//   noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--trace] -- PROGRAM [ARG...]
+//   noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--trace] [--stats]
+//                   -- PROGRAM [ARG...]
+//
+// --trace prints each system call as strace does; --stats (or NOAH_STATS=1) prints counters of
+// system calls and VM exits when the process ends.
 //
 // Exit status: the program's own, or the signal that ended it (this process dies of the same
 // signal). 125 when the translator cannot start, 126 when the program cannot be executed and
@@ -22,6 +26,7 @@
 #include "translator/task/process.h"
 #include "translator/task/signal.h"
 #include "translator/util/log.h"
+#include "translator/util/stats.h"
 
 namespace {
 
@@ -67,6 +72,8 @@ CommandLine parse(int argc, char** argv) {
       line.env.push_back(value());
     } else if (arg == "--trace") {
       line.options.trace = true;
+    } else if (arg == "--stats") {
+      noah::stats::enabled = true;
     } else {
       usage_error("unknown option " + arg);
     }
@@ -123,6 +130,8 @@ void setup_stdio(noah::Process& process) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const char* stats_variable = getenv("NOAH_STATS");
+  noah::stats::enabled = stats_variable != nullptr && std::string(stats_variable) == "1";
   CommandLine line = parse(argc, argv);
   // The guest's umask is applied by the translator; the host must not apply its own too.
   umask(0);

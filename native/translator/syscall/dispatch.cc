@@ -12,6 +12,7 @@
 #include "translator/syscall/table.h"
 #include "translator/task/process.h"
 #include "translator/util/log.h"
+#include "translator/util/stats.h"
 
 namespace noah::syscall {
 namespace {
@@ -129,7 +130,9 @@ int64_t dispatch(Thread& thread, uint64_t number, const uint64_t args[6]) {
   } else {
     // exit and exit_group never return, so their line is written first.
     if (trace && (number == 60 || number == 231)) log::info("%s = ?", call.c_str());
+    uint64_t started = stats::enabled ? stats::now_ns() : 0;
     result = entry->handler(thread, args);
+    if (stats::enabled) stats::record_syscall(number, stats::now_ns() - started);
   }
   if (trace) trace_result(call, result);
   return result;

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "translator/task/signal.h"
+#include "translator/util/stats.h"
 
 namespace noah {
 
@@ -54,11 +55,13 @@ void Process::release_vfork_parent() {
 
 void exit_process(Process& process, int status) {
   (void)process;
+  stats::print();
   _exit(status & 0xff);
 }
 
 void kill_process(Process& process, int signal) {
   (void)process;
+  stats::print();
   // No host core file: the guest's crash is not the translator's.
   rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);

@@ -10,6 +10,7 @@
 #include "translator/task/process.h"
 #include "translator/task/signal.h"
 #include "translator/util/log.h"
+#include "translator/util/stats.h"
 
 namespace noah {
 namespace {
@@ -88,7 +89,11 @@ void Thread::attach_new_vcpu() {
 void Thread::run() {
   for (;;) {
     if (signals::pending()) signals::deliver_pending(*this);
+    uint64_t started = stats::enabled ? stats::now_ns() : 0;
     int result = vcpu->run();
+    if (stats::enabled) {
+      stats::record_run(result < 0 ? 10 : vcpu->exit().exit_reason, stats::now_ns() - started);
+    }
     if (result == -EINTR || result == -EAGAIN) continue;
     if (result == -EFAULT) {
       // The guest reached memory the host cannot back (a bad physical address it set up).
