@@ -1,173 +1,277 @@
 /**
- * `npm run bench`: system call costs of the translator against native runs of the same
- * programs in the same root filesystem, taken interleaved in one run so that drift of a shared
- * machine affects both sides alike. Prints a table and writes bench-results.json.
+ * `npm run bench [-- OPTIONS]`: runs each workload inside the same root filesystem under a
+ * native chroot, crun, runc, runsc (gVisor, per platform), proot and noah, and reports each
+ * tool's median and its ratio to native from runs taken interleaved in this one run. Prints
+ * tables and writes bench-results.json (and BENCHMARKS.md-style Markdown with --markdown).
  *
- * Needs root (chroot) and the debian test fixture, which it builds when missing.
+ * Needs root: chroot, overlay mounts and the OCI runtimes run as root.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 
-import { translatorPath } from '../native';
+import { loadAddon } from '../native';
+import { parseCounters } from './counters';
+import { describeFailure, runTimed } from './process';
+import {
+  BenchResults,
+  Cell,
+  Machine,
+  WorkloadResult,
+  markdownReport,
+  terminalReport,
+} from './report';
+import { MountedRoots, mountRoots, repoRoot } from './roots';
+import { median, summarize } from './statistics';
+import { CheckedTool, allTools, checkTool } from './tools';
+import { Workload, workloads } from './workloads';
 
-interface Side {
-  name: string;
-  run(argv: string[]): { ms: number; stdout: string; status: number | null };
+const usage = `usage: npm run bench -- [--quick] [--counters] [--runs N] [--only IDS] [--tools NAMES]
+                          [--json FILE] [--markdown FILE]
+
+  --quick          shorter loops and 3 runs: a first look in a few minutes
+  --counters       run each noah row once more with NOAH_STATS=1 and print its counters
+  --runs N         timed runs per tool and row after the warm-up (default 5, quick 3)
+  --only IDS       comma-separated workload ids: ${workloads(false)
+    .map((workload) => workload.id)
+    .join(',')}
+  --tools NAMES    comma-separated tools besides native (native always runs)
+  --json FILE      where to write the results (default bench-results.json)
+  --markdown FILE  also write the Markdown page, as BENCHMARKS.md is made`;
+
+interface Options {
+  quick: boolean;
+  counters: boolean;
+  runs: number;
+  only?: Set<string>;
+  tools?: Set<string>;
+  json: string;
+  markdown?: string;
 }
 
-interface Workload {
-  name: string;
-  argv: string[];
-  /** The figure to compare: the program's own report, or the wall time. */
-  measure: 'stdout-ns' | 'wall-ms';
-}
-
-const repoRoot = path.resolve(__dirname, '..', '..');
-const env = ['PATH=/usr/bin:/bin', 'LC_ALL=C'];
-
-function timed(
-  command: string,
-  args: string[],
-): { ms: number; stdout: string; status: number | null } {
-  const start = process.hrtime.bigint();
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  return { ms, stdout: result.stdout, status: result.status };
-}
-
-function sides(root: string): Side[] {
-  return [
-    {
-      name: 'native',
-      // The host's /dev, bound in a private mount namespace, as a container runtime gives it.
-      run: (argv) =>
-        timed('unshare', [
-          '--mount',
-          'sh',
-          '-c',
-          'mount --rbind /dev "$0/dev" && exec chroot "$0" env -i "$@"',
-          root,
-          ...env,
-          ...argv,
-        ]),
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      counters: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      only: { type: 'string' },
+      tools: { type: 'string' },
+      json: { type: 'string', default: path.join(repoRoot, 'bench-results.json') },
+      markdown: { type: 'string' },
+      help: { type: 'boolean', default: false },
     },
-    {
-      name: 'noah',
-      run: (argv) =>
-        timed(translatorPath(), [
-          '--root',
-          root,
-          ...env.flatMap((e) => ['--env', e]),
-          '--',
-          ...argv,
-        ]),
-    },
-  ];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-/** Builds the fixtures if needed and returns the debian root with the benchmark programs in it. */
-function prepareRoot(): string {
-  const built = spawnSync('node', [path.join(repoRoot, 'test', 'fixtures', 'build.js')], {
-    stdio: 'inherit',
   });
-  if (built.status !== 0) throw new Error('building the test fixtures failed');
-  const cache = path.join(repoRoot, 'rootfs-cache', 'rootfs');
-  const name = fs
-    .readdirSync(cache)
-    .find((entry) => entry.startsWith('debian-') && !entry.endsWith('.json'));
-  if (name === undefined) throw new Error(`no debian root under ${cache}`);
-  const root = path.join(cache, name);
-  // The mount point for the native side's /dev; the fixture has no device nodes of its own.
-  fs.mkdirSync(path.join(root, 'dev'), { recursive: true });
-  const program = path.join(root, 'usr', 'local', 'bin', 'noah-bench-getppid');
-  const compiled = spawnSync('gcc', [
-    '-O2',
-    '-static',
-    '-o',
-    program,
-    path.join(repoRoot, 'bench', 'getppid.c'),
-  ]);
-  if (compiled.status !== 0) throw new Error(`gcc bench/getppid.c: ${compiled.stderr}`);
-  return root;
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const quick = values.quick ?? false;
+  const runs = values.runs === undefined ? (quick ? 3 : 5) : Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new Error(`invalid --runs ${values.runs}: expected an integer of 1 or more`);
+  const list = (text: string | undefined) =>
+    text === undefined ? undefined : new Set(text.split(',').map((item) => item.trim()));
+  return {
+    quick,
+    counters: values.counters ?? false,
+    runs,
+    only: list(values.only),
+    tools: list(values.tools),
+    json: path.resolve(values.json ?? 'bench-results.json'),
+    markdown: values.markdown === undefined ? undefined : path.resolve(values.markdown),
+  };
 }
 
-function main(): void {
-  const quick = process.argv.includes('--quick');
-  const runs = quick ? 3 : 7;
-  const root = prepareRoot();
-  const workloads: Workload[] = [
-    {
-      name: 'getppid round trip (ns)',
-      argv: ['/usr/local/bin/noah-bench-getppid', quick ? '20000' : '100000'],
-      measure: 'stdout-ns',
-    },
-    {
-      name: 'dd bs=1 count=200000 (ms)',
-      argv: [
-        'dd',
-        'if=/dev/zero',
-        'of=/dev/null',
-        'bs=1',
-        `count=${quick ? 20000 : 200000}`,
-        'status=none',
-      ],
-      measure: 'wall-ms',
-    },
-  ];
-  const rows: {
-    workload: string;
-    side: string;
-    median: number;
-    min: number;
-    max: number;
-    ratio: number;
-  }[] = [];
-  for (const workload of workloads) {
-    const samples = new Map<string, number[]>();
-    // One warm-up each, then interleave the sides run by run.
-    for (const side of sides(root)) side.run(workload.argv);
-    for (let i = 0; i < runs; i++) {
-      for (const side of sides(root)) {
-        const result = side.run(workload.argv);
-        if (result.status !== 0)
-          throw new Error(`${side.name} ${workload.argv.join(' ')} exited ${result.status}`);
-        const value = workload.measure === 'stdout-ns' ? Number(result.stdout.trim()) : result.ms;
-        samples.set(side.name, [...(samples.get(side.name) ?? []), value]);
+function describeMachine(): Machine {
+  const cpus = os.cpus();
+  let kvmPlatform = 'unknown';
+  try {
+    const probe = loadAddon().probeKvm();
+    kvmPlatform = probe.usable ? probe.platform : `unusable (${probe.error})`;
+  } catch (error) {
+    kvmPlatform = `unknown (${(error as Error).message})`;
+  }
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    kernel: os.release(),
+    kvmPlatform,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  };
+}
+
+/** Time budget of one tool on one row: after `minRuns` runs, no new run starts past it. */
+interface Budget {
+  minRuns: number;
+  cellSeconds: number;
+}
+
+/** Runs one workload under every usable tool: a warm-up each, then interleaved timed runs. */
+async function measureWorkload(
+  workload: Workload,
+  tools: CheckedTool[],
+  roots: MountedRoots,
+  runs: number,
+  budget: Budget,
+): Promise<WorkloadResult> {
+  const root = roots.paths[workload.root];
+  const cells: Record<string, Cell> = {};
+  const spentMs: Record<string, number> = {};
+  let expectedOutput: string | undefined;
+  const runOnce = async (checked: CheckedTool): Promise<number | undefined> => {
+    const name = checked.tool.name;
+    const result = await runTimed(checked.tool.invocation(workload, root), workload.timeoutSeconds);
+    spentMs[name] = (spentMs[name] ?? 0) + result.ms;
+    if (result.status !== 0 || result.timedOut) {
+      cells[name].error = describeFailure(result, workload.timeoutSeconds);
+      return undefined;
+    }
+    const output = result.stdout.trim();
+    if (name === 'native' && expectedOutput === undefined) expectedOutput = output;
+    if (workload.compareOutput && expectedOutput !== undefined && output !== expectedOutput) {
+      cells[name].error =
+        `output differs from native: ${JSON.stringify(output.slice(0, 80))}, ` +
+        `expected ${JSON.stringify(expectedOutput.slice(0, 80))}`;
+      return undefined;
+    }
+    if (workload.measure === 'stdout-ns') {
+      const value = Number(output);
+      if (!Number.isFinite(value)) {
+        cells[name].error =
+          `expected a number on stdout, got ${JSON.stringify(output.slice(0, 80))}`;
+        return undefined;
+      }
+      return value;
+    }
+    return result.ms;
+  };
+
+  for (const checked of tools) {
+    cells[checked.tool.name] = { samples: [] };
+    if (checked.error !== undefined) cells[checked.tool.name].error = checked.error;
+  }
+  const active = () => tools.filter((checked) => cells[checked.tool.name].error === undefined);
+  process.stderr.write(`${workload.id}: warm-up`);
+  for (const checked of active()) await runOnce(checked);
+  for (let run = 0; run < runs; run++) {
+    process.stderr.write(` ${run + 1}`);
+    for (const checked of active()) {
+      const cell = cells[checked.tool.name];
+      const overBudget = spentMs[checked.tool.name] > budget.cellSeconds * 1000;
+      if (cell.samples.length >= budget.minRuns && overBudget) continue;
+      const value = await runOnce(checked);
+      if (value !== undefined) cell.samples.push(value);
+    }
+  }
+  process.stderr.write('\n');
+
+  for (const cell of Object.values(cells)) {
+    if (cell.error === undefined && cell.samples.length > 0) cell.summary = summarize(cell.samples);
+  }
+  const native = cells.native?.summary;
+  for (const cell of Object.values(cells)) {
+    if (native !== undefined && cell.summary !== undefined && native.median > 0) {
+      cell.ratio = median(cell.samples) / native.median;
+    }
+  }
+  return {
+    id: workload.id,
+    title: workload.title,
+    unit: workload.measure === 'stdout-ns' ? 'ns' : 'ms',
+    command: workload.argv.join(' '),
+    cells,
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  if (process.getuid?.() !== 0) {
+    throw new Error('npm run bench needs root (chroot, overlay mounts, runc): run it as root');
+  }
+  const started = Date.now();
+  const workFolder = path.join(repoRoot, 'rootfs-cache', 'bench');
+  fs.mkdirSync(workFolder, { recursive: true });
+  const selected = workloads(options.quick).filter(
+    (workload) => options.only === undefined || options.only.has(workload.id),
+  );
+  if (selected.length === 0) throw new Error(`--only matched no workload id\n${usage}`);
+
+  const roots = mountRoots(workFolder);
+  const release = () => roots.unmount();
+  process.on('SIGINT', () => {
+    release();
+    process.exit(130);
+  });
+  process.on('SIGTERM', () => {
+    release();
+    process.exit(143);
+  });
+  try {
+    const tools = allTools(path.join(workFolder, 'bundles'), path.join(workFolder, 'state')).filter(
+      (tool) =>
+        tool.name === 'native' || options.tools === undefined || options.tools.has(tool.name),
+    );
+    const probe = workloads(options.quick).find((workload) => workload.id === 'true')!;
+    const checked: CheckedTool[] = [];
+    for (const tool of tools) {
+      process.stderr.write(`checking ${tool.name}... `);
+      const result = await checkTool(tool, probe, roots.paths.debian, 20);
+      process.stderr.write(result.error === undefined ? 'ok\n' : `failed: ${result.error}\n`);
+      checked.push(result);
+    }
+    if (checked[0].error !== undefined)
+      throw new Error(`native chroot failed: ${checked[0].error}`);
+
+    const budget: Budget = options.quick
+      ? { minRuns: 2, cellSeconds: 8 }
+      : { minRuns: 3, cellSeconds: 40 };
+    const results: WorkloadResult[] = [];
+    for (const workload of selected) {
+      results.push(await measureWorkload(workload, checked, roots, options.runs, budget));
+    }
+
+    const noah = checked.find((tool) => tool.tool.name === 'noah' && tool.error === undefined);
+    if (options.counters && noah !== undefined) {
+      for (const [index, workload] of selected.entries()) {
+        process.stderr.write(`counters: ${workload.id}\n`);
+        const invocation = noah.tool.invocation(workload, roots.paths[workload.root]);
+        invocation.env = { NOAH_STATS: '1' };
+        const result = await runTimed(invocation, workload.timeoutSeconds);
+        results[index].counters = parseCounters(result.stderr);
       }
     }
-    const nativeMedian = median(samples.get('native')!);
-    for (const [side, values] of samples) {
-      rows.push({
-        workload: workload.name,
-        side,
-        median: median(values),
-        min: Math.min(...values),
-        max: Math.max(...values),
-        ratio: median(values) / nativeMedian,
-      });
+
+    const report: BenchResults = {
+      date: new Date().toISOString(),
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
+      quick: options.quick,
+      runsPerTool: options.runs,
+      durationSeconds: (Date.now() - started) / 1000,
+      machine: describeMachine(),
+      roots: roots.fixtures,
+      tools: checked.map((tool) => ({
+        name: tool.tool.name,
+        version: tool.version,
+        note: tool.tool.note,
+        error: tool.error,
+      })),
+      workloads: results,
+    };
+    console.log(terminalReport(report));
+    fs.writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nwrote ${options.json}`);
+    if (options.markdown !== undefined) {
+      fs.writeFileSync(options.markdown, markdownReport(report, report.command));
+      console.log(`wrote ${options.markdown}`);
     }
+  } finally {
+    release();
   }
-  console.log(
-    `${'workload'.padEnd(28)} ${'side'.padEnd(8)} ${'median'.padStart(10)} ${'min'.padStart(10)} ${'max'.padStart(10)} ${'ratio'.padStart(8)}`,
-  );
-  for (const row of rows) {
-    console.log(
-      `${row.workload.padEnd(28)} ${row.side.padEnd(8)} ${row.median.toFixed(1).padStart(10)} ${row.min.toFixed(1).padStart(10)} ${row.max.toFixed(1).padStart(10)} ${row.ratio.toFixed(1).padStart(8)}`,
-    );
-  }
-  const output = path.join(repoRoot, 'bench-results.json');
-  fs.writeFileSync(
-    output,
-    JSON.stringify({ date: new Date().toISOString(), runs, rows }, null, 2) + '\n',
-  );
-  console.log(`\nwrote ${output}; only ratios compare across machines`);
 }
 
-main();
+main().catch((error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

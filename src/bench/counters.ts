@@ -1,0 +1,89 @@
+/**
+ * The translator's own counters, which it writes to stderr at exit when NOAH_STATS=1: one block
+ * per guest process, with the time in all, in KVM_RUN and in system call handlers, then VM
+ * exits by reason and system calls by name, each with a count and a time in ms.
+ */
+
+/** A count and the time it took, in milliseconds. */
+export interface Tally {
+  count: number;
+  ms: number;
+}
+
+/** The counters of every process of one run, summed. */
+export interface Counters {
+  processes: number;
+  totalMs: number;
+  kvmRunMs: number;
+  handlerMs: number;
+  calls: number;
+  exits: Record<string, Tally>;
+  syscalls: Record<string, Tally>;
+}
+
+const summaryPattern =
+  /^noah: stats \[\d+\]: ([\d.]+) ms in all, ([\d.]+) ms in KVM_RUN.*?, ([\d.]+) ms in system call handlers, (\d+) calls/;
+const tallyPattern = /^noah: stats \[\d+\]: (exit|call) (.+?)\s+(\d+)\s+([\d.]+) ms$/;
+
+function add(table: Record<string, Tally>, name: string, count: number, ms: number): void {
+  const entry = table[name] ?? { count: 0, ms: 0 };
+  entry.count += count;
+  entry.ms += ms;
+  table[name] = entry;
+}
+
+/** Parses and sums the counter lines in a run's stderr; undefined when there are none. */
+export function parseCounters(stderr: string): Counters | undefined {
+  const counters: Counters = {
+    processes: 0,
+    totalMs: 0,
+    kvmRunMs: 0,
+    handlerMs: 0,
+    calls: 0,
+    exits: {},
+    syscalls: {},
+  };
+  for (const line of stderr.split('\n')) {
+    const summary = summaryPattern.exec(line);
+    if (summary !== null) {
+      counters.processes += 1;
+      counters.totalMs += Number(summary[1]);
+      counters.kvmRunMs += Number(summary[2]);
+      counters.handlerMs += Number(summary[3]);
+      counters.calls += Number(summary[4]);
+      continue;
+    }
+    const tally = tallyPattern.exec(line);
+    if (tally !== null) {
+      const table = tally[1] === 'exit' ? counters.exits : counters.syscalls;
+      add(table, tally[2].trim(), Number(tally[3]), Number(tally[4]));
+    }
+  }
+  return counters.processes === 0 ? undefined : counters;
+}
+
+/** Returns the `limit` entries of a table with the most time, largest first. */
+export function topByTime(table: Record<string, Tally>, limit: number): [string, Tally][] {
+  return Object.entries(table)
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, limit);
+}
+
+/** Formats counters as lines of text, for the terminal and the Markdown report alike. */
+export function formatCounters(counters: Counters): string[] {
+  const lines = [
+    `${counters.processes} process(es), ${counters.calls} system calls; summed over processes: ` +
+      `${counters.totalMs.toFixed(1)} ms in all, ${counters.kvmRunMs.toFixed(1)} ms in KVM_RUN ` +
+      `(guest code, exits, entries), ${counters.handlerMs.toFixed(1)} ms in system call handlers`,
+  ];
+  const exits = topByTime(counters.exits, 4).map(
+    ([name, tally]) => `${name} ${tally.count} (${tally.ms.toFixed(1)} ms)`,
+  );
+  lines.push(`VM exits: ${exits.join(', ')}`);
+  const calls = topByTime(counters.syscalls, 6).map(
+    ([name, tally]) =>
+      `${name} ${tally.count} x ${((1000 * tally.ms) / tally.count).toFixed(1)} us = ${tally.ms.toFixed(1)} ms`,
+  );
+  lines.push(`calls by host time: ${calls.join(', ')}`);
+  return lines;
+}

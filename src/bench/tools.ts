@@ -1,0 +1,317 @@
+/**
+ * The tools that run the workloads: a native chroot (the limit), the OCI runtimes crun, runc
+ * and runsc (gVisor, once per platform), proot and noah. Each turns a workload into a command
+ * line over the same root folder.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { translatorPath } from '../native';
+import { Invocation, describeFailure, runTimed } from './process';
+import { Workload } from './workloads';
+
+/** The environment every workload gets, whatever the tool. */
+export const guestEnv = [
+  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  'LC_ALL=C',
+  'HOME=/root',
+];
+
+/** One tool under test. */
+export interface Tool {
+  name: string;
+  /** The Debian package that provides it, for the install hint. */
+  debianPackage: string;
+  /** A fact about how the tool is run here that a reader of the table needs. */
+  note?: string;
+  /** Returns the tool's version line, or throws when it is not installed. */
+  version(): string;
+  /** Returns the command line that runs `workload` inside `root`. */
+  invocation(workload: Workload, root: string): Invocation;
+}
+
+function firstLine(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  if (result.error !== undefined) throw new Error(`${command} not found`);
+  return `${result.stdout}${result.stderr}`.trim().split('\n')[0];
+}
+
+function nativeChroot(): Tool {
+  return {
+    name: 'native',
+    debianPackage: 'coreutils',
+    note:
+      'chroot in a private mount namespace with the host /dev bound and a fresh /proc, ' +
+      'started by unshare; that start-up is part of every time',
+    version: () => firstLine('chroot', ['--version']),
+    invocation: (workload, root) => ({
+      command: 'unshare',
+      args: [
+        '--mount',
+        '/bin/sh',
+        '-c',
+        'mount --rbind /dev "$0/dev" && mount -t proc proc "$0/proc" && exec chroot "$0" env -i "$@"',
+        root,
+        ...guestEnv,
+        ...workload.argv,
+      ],
+    }),
+  };
+}
+
+function proot(): Tool {
+  return {
+    name: 'proot',
+    debianPackage: 'proot',
+    note: 'proot -r ROOT with the host /dev and /proc bound (-b)',
+    version: () => {
+      const output = spawnSync('proot', ['--version'], { encoding: 'utf8' });
+      if (output.error !== undefined) throw new Error('proot not found');
+      const version = /(\d+\.\d+\.\d+)\s*$/m.exec(output.stdout);
+      const accelerators = /built-in accelerators: (.*)$/m.exec(output.stdout);
+      return [
+        version === null ? 'proot' : `proot ${version[1]}`,
+        accelerators === null ? '' : ` (${accelerators[1]})`,
+      ].join('');
+    },
+    invocation: (workload, root) => ({
+      command: 'proot',
+      args: [
+        '-r',
+        root,
+        '-b',
+        '/dev',
+        '-b',
+        '/proc',
+        '-w',
+        '/',
+        '/usr/bin/env',
+        '-i',
+        ...guestEnv,
+        ...workload.argv,
+      ],
+    }),
+  };
+}
+
+function noah(): Tool {
+  return {
+    name: 'noah',
+    debianPackage: '',
+    version: () => {
+      const translator = translatorPath();
+      if (!fs.existsSync(translator)) {
+        throw new Error(`${translator} not found: run "npm install" to build it`);
+      }
+      return `noah-translator (${path.relative(process.cwd(), translator)})`;
+    },
+    invocation: (workload, root) => ({
+      command: translatorPath(),
+      args: [
+        '--root',
+        root,
+        ...guestEnv.flatMap((entry) => ['--env', entry]),
+        '--',
+        ...workload.argv,
+      ],
+    }),
+  };
+}
+
+/** The OCI runtime spec fields that the bundles set; the rest comes from `runc spec`. */
+interface RuntimeSpec {
+  process: { terminal: boolean; args: string[]; env: string[]; cwd: string };
+  root: { path: string; readonly: boolean };
+  hostname?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Writes OCI bundles (a folder with config.json) over the bench roots. The template is the
+ * default spec of `runc spec` (or `crun spec`) with no terminal. The root is writable because
+ * it is an overlay whose upper folder the bench discards, so the fixture is never changed.
+ */
+export class Bundles {
+  private template: RuntimeSpec | undefined;
+  private written = new Set<string>();
+
+  constructor(private readonly folder: string) {}
+
+  private loadTemplate(): RuntimeSpec {
+    if (this.template !== undefined) return this.template;
+    const scratch = path.join(this.folder, 'template');
+    fs.rmSync(scratch, { recursive: true, force: true });
+    fs.mkdirSync(scratch, { recursive: true });
+    const errors: string[] = [];
+    for (const generator of ['runc', 'crun']) {
+      const result = spawnSync(generator, ['spec'], { cwd: scratch, encoding: 'utf8' });
+      if (result.status === 0) {
+        this.template = JSON.parse(
+          fs.readFileSync(path.join(scratch, 'config.json'), 'utf8'),
+        ) as RuntimeSpec;
+        return this.template;
+      }
+      errors.push(`${generator} spec: ${result.error?.message ?? result.stderr.trim()}`);
+    }
+    throw new Error(`no OCI spec template: ${errors.join('; ')}`);
+  }
+
+  /** Returns the bundle folder for `workload` over `root`, writing it on first use. */
+  bundleFor(workload: Workload, root: string): string {
+    const bundle = path.join(this.folder, workload.id);
+    if (this.written.has(bundle)) return bundle;
+    const spec: RuntimeSpec = structuredClone(this.loadTemplate());
+    spec.process = {
+      ...spec.process,
+      terminal: false,
+      args: workload.argv,
+      env: guestEnv,
+      cwd: '/',
+    };
+    spec.root = { path: root, readonly: false };
+    spec.hostname = 'noah-bench';
+    fs.mkdirSync(bundle, { recursive: true });
+    fs.writeFileSync(path.join(bundle, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`);
+    this.written.add(bundle);
+    return bundle;
+  }
+}
+
+let containerCount = 0;
+
+function containerId(tool: string): string {
+  containerCount += 1;
+  return `noah-bench-${tool}-${process.pid}-${containerCount}`;
+}
+
+/** Runs `command` quietly and ignores its result: cleanup after a killed container. */
+function quietly(command: string, args: string[]): void {
+  spawnSync(command, args, { stdio: 'ignore', timeout: 30000 });
+}
+
+function runc(bundles: Bundles, stateFolder: string): Tool {
+  const state = path.join(stateFolder, 'runc');
+  return {
+    name: 'runc',
+    debianPackage: 'runc',
+    version: () => firstLine('runc', ['--version']),
+    invocation: (workload, root) => {
+      const id = containerId('runc');
+      return {
+        command: 'runc',
+        args: ['--root', state, 'run', '--bundle', bundles.bundleFor(workload, root), id],
+        cleanup: () => quietly('runc', ['--root', state, 'delete', '--force', id]),
+      };
+    },
+  };
+}
+
+/**
+ * crun 1.8.1 rejects a cgroup v1/v2 hybrid layout whose v2 hierarchy has a controller
+ * ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2"). When the host
+ * has one, crun runs in a private mount namespace where /sys/fs/cgroup/unified is unmounted,
+ * so that it sees plain cgroup v1. The host's mounts are not changed.
+ */
+function crun(bundles: Bundles, stateFolder: string): Tool {
+  const state = path.join(stateFolder, 'crun');
+  const unified = '/sys/fs/cgroup/unified/cgroup.controllers';
+  const hybridWithControllers =
+    fs.existsSync(unified) && fs.readFileSync(unified, 'utf8').trim() !== '';
+  return {
+    name: 'crun',
+    debianPackage: 'crun',
+    note: hybridWithControllers
+      ? 'run in a private mount namespace without /sys/fs/cgroup/unified, because crun 1.8.1 ' +
+        'rejects this host cgroup v1/v2 hybrid layout (cgroups in hybrid mode not supported)'
+      : undefined,
+    version: () => firstLine('crun', ['--version']),
+    invocation: (workload, root) => {
+      const id = containerId('crun');
+      const run = ['--root', state, 'run', '--bundle', bundles.bundleFor(workload, root), id];
+      const cleanup = () => quietly('crun', ['--root', state, 'delete', '--force', id]);
+      if (!hybridWithControllers) return { command: 'crun', args: run, cleanup };
+      return {
+        command: 'unshare',
+        args: [
+          '--mount',
+          '/bin/sh',
+          '-c',
+          'umount /sys/fs/cgroup/unified && exec crun "$@"',
+          'crun',
+          ...run,
+        ],
+        cleanup,
+      };
+    },
+  };
+}
+
+function runsc(bundles: Bundles, stateFolder: string, platform: string): Tool {
+  const state = path.join(stateFolder, `runsc-${platform}`);
+  return {
+    name: `runsc-${platform}`,
+    debianPackage: 'runsc',
+    note: `gVisor with --platform=${platform} --network=none`,
+    version: () => firstLine('runsc', ['--version']),
+    invocation: (workload, root) => {
+      const id = containerId(`runsc-${platform}`);
+      const global = ['--root', state, `--platform=${platform}`, '--network=none'];
+      return {
+        command: 'runsc',
+        args: [...global, 'run', '--bundle', bundles.bundleFor(workload, root), id],
+        cleanup: () => quietly('runsc', ['--root', state, 'delete', '--force', id]),
+      };
+    },
+  };
+}
+
+/** Every tool, native first; the gVisor platforms that Debian's runsc may have are all listed. */
+export function allTools(bundleFolder: string, stateFolder: string): Tool[] {
+  const bundles = new Bundles(bundleFolder);
+  return [
+    nativeChroot(),
+    crun(bundles, stateFolder),
+    runc(bundles, stateFolder),
+    runsc(bundles, stateFolder, 'systrap'),
+    runsc(bundles, stateFolder, 'ptrace'),
+    runsc(bundles, stateFolder, 'kvm'),
+    proot(),
+    noah(),
+  ];
+}
+
+/** A tool with the outcome of its start-up check. */
+export interface CheckedTool {
+  tool: Tool;
+  version: string;
+  /** Why the tool cannot run workloads here, or undefined when it can. */
+  error?: string;
+}
+
+/**
+ * Checks that a tool is installed and can run `/bin/true` in the root within `timeoutSeconds`,
+ * so a tool that fails to start (or hangs, as gVisor's KVM platform may on a nested KVM) is
+ * reported once instead of on every row.
+ */
+export async function checkTool(
+  tool: Tool,
+  probe: Workload,
+  root: string,
+  timeoutSeconds: number,
+): Promise<CheckedTool> {
+  let version: string;
+  try {
+    version = tool.version();
+  } catch (error) {
+    const hint = tool.debianPackage === '' ? '' : ` (apt-get install -y ${tool.debianPackage})`;
+    return { tool, version: '', error: `not installed${hint}: ${(error as Error).message}` };
+  }
+  try {
+    const result = await runTimed(tool.invocation(probe, root), timeoutSeconds);
+    if (result.status === 0) return { tool, version };
+    return { tool, version, error: describeFailure(result, timeoutSeconds) };
+  } catch (error) {
+    return { tool, version, error: (error as Error).message };
+  }
+}
