@@ -48,6 +48,7 @@ Vm::~Vm() {
 }
 
 uint32_t Vm::add_slot(uint64_t gpa, void* host, uint64_t size) {
+  std::lock_guard lock(slots_mutex_);
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -73,6 +74,7 @@ uint32_t Vm::add_slot(uint64_t gpa, void* host, uint64_t size) {
 }
 
 void Vm::remove_slot(uint32_t slot) {
+  std::lock_guard lock(slots_mutex_);
   kvm_userspace_memory_region region{};
   region.slot = slot;  // a size of zero deletes the slot
   if (ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &region) < 0) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -48,6 +49,7 @@ class Vm {
   int kvm_fd_ = -1;
   int vm_fd_ = -1;
   int run_size_ = 0;
+  std::mutex slots_mutex_;  // threads add slots concurrently
   std::vector<uint32_t> free_slots_;
   uint32_t next_slot_ = 0;
   uint32_t max_slots_ = 0;

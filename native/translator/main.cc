@@ -98,7 +98,7 @@ std::string search_path(noah::Process& process, const std::string& name,
     if (colon == std::string::npos) colon = path.size();
     std::string directory = path.substr(start, colon - start);
     std::string candidate = (directory.empty() ? "." : directory) + "/" + name;
-    int fd = process.fs.open(process.fs.cwd(), candidate, O_PATH, 0);
+    int fd = process.fs.open(noah::vfs::base_of(*process.fs.cwd()), candidate, O_PATH, 0);
     if (fd >= 0) {
       struct stat status;
       bool executable =
@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
     noah::Process process(line.root, line.options);
     setup_stdio(process);
     std::string cwd_error;
-    int cwd = process.fs.open(process.fs.cwd(), line.cwd, O_PATH | O_DIRECTORY, 0);
+    int cwd =
+        process.fs.open(noah::vfs::base_of(*process.fs.cwd()), line.cwd, O_PATH | O_DIRECTORY, 0);
     if (cwd < 0) {
       noah::log::error("working directory %s: %s", line.cwd.c_str(), strerror(-cwd));
       return kExitTranslatorFailed;

@@ -13,7 +13,7 @@ import { asanTranslator } from '../helpers/cli';
 import { describeKvm } from '../helpers/kvm';
 import { OverlayRoot, canCompareNatively, defaultEnv, runNative, runTranslated } from './harness';
 
-const programs = ['auxv', 'memory', 'efault', 'escape', 'files', 'fuzz', 'signals'];
+const programs = ['auxv', 'memory', 'efault', 'escape', 'files', 'fuzz', 'signals', 'threads'];
 const linkings = ['static', 'dynamic'] as const;
 const installDir = '/opt/noah-tests';
 
@@ -28,7 +28,15 @@ beforeAll(async () => {
       const source = path.join(__dirname, 'programs', `${name}.c`);
       const output = path.join(target, `${name}-${linking}`);
       const flags = linking === 'static' ? ['-static'] : [];
-      const compiled = spawnSync('gcc', ['-O1', '-Wall', ...flags, '-o', output, source]);
+      const compiled = spawnSync('gcc', [
+        '-O1',
+        '-Wall',
+        '-pthread',
+        ...flags,
+        '-o',
+        output,
+        source,
+      ]);
       if (compiled.status !== 0) throw new Error(`gcc ${source}: ${compiled.stderr.toString()}`);
     }
   }
@@ -157,6 +165,18 @@ for (const linking of linkings) {
       expect(native.stdout).toBe(expected);
       expect(translated.stdout).toBe(expected);
       expect(translated.status).toBe(0);
+    });
+
+    test('threads share a futex mutex and condition variable', () => {
+      for (let run = 0; run < 5; run++) {
+        const translated = runTranslated(overlay.merged, [
+          program('threads', linking),
+          '8',
+          '5000',
+        ]);
+        expect(translated.stdout).toBe('counter 40000 expected 40000\nfork ok\n');
+        expect(translated.status).toBe(0);
+      }
     });
 
     test('random system calls never crash the translator', () => {

@@ -44,7 +44,8 @@ struct Image {
 };
 
 int open_binary(Process& process, const std::string& path, Binary& binary) {
-  int fd = process.fs.open(process.fs.cwd(), path, O_RDONLY, 0);
+  auto cwd = process.fs.cwd();
+  int fd = process.fs.open(vfs::base_of(*cwd), path, O_RDONLY, 0);
   if (fd < 0) return fd;
   binary.fd.reset(fd);
   if (fstat(fd, &binary.status) < 0) return -errno;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <mutex>
 
 #include "kvm/vm.h"
 
@@ -38,6 +39,7 @@ bool valid_range(uint64_t start, uint64_t length) {
 AddressSpace::~AddressSpace() = default;
 
 void AddressSpace::attach(kvm::Vm* vm) {
+  std::unique_lock lock(mutex_);
   vm_ = vm;
   for (auto& [start, region] : regions_) {
     region.slot = vm_->add_slot(start, reinterpret_cast<void*>(start), region.end - start);
@@ -219,6 +221,7 @@ int64_t AddressSpace::map_owned(uint64_t start, uint64_t length, int prot, int f
 
 int64_t AddressSpace::mmap(uint64_t address, uint64_t length, int prot, int flags,
                            const MapSource& source) {
+  std::unique_lock lock(mutex_);
   int type = flags & MAP_TYPE;
   if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE) return -EINVAL;
   if (type == MAP_SHARED_VALIDATE) flags = (flags & ~MAP_TYPE) | MAP_SHARED;
@@ -262,7 +265,7 @@ int64_t AddressSpace::mmap(uint64_t address, uint64_t length, int prot, int flag
   return map_owned(static_cast<uint64_t>(start), length, prot, flags, effective);
 }
 
-int64_t AddressSpace::munmap(uint64_t address, uint64_t length) {
+int64_t AddressSpace::unmap_locked(uint64_t address, uint64_t length) {
   if ((address & kPageMask) || length == 0) return -EINVAL;
   length = page_up(length);
   if (!valid_range(address, length)) return -EINVAL;
@@ -282,6 +285,7 @@ int64_t AddressSpace::munmap(uint64_t address, uint64_t length) {
 }
 
 int64_t AddressSpace::mprotect(uint64_t address, uint64_t length, int prot) {
+  std::unique_lock lock(mutex_);
   if (address & kPageMask) return -EINVAL;
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP)) {
     return -EINVAL;
@@ -349,6 +353,7 @@ int64_t AddressSpace::mprotect(uint64_t address, uint64_t length, int prot) {
 
 int64_t AddressSpace::mremap(uint64_t old_address, uint64_t old_length, uint64_t new_length,
                              int flags, uint64_t new_address) {
+  std::unique_lock lock(mutex_);
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) return -EINVAL;
   if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
   // TODO: MREMAP_DONTUNMAP and duplicating a shared mapping with old_length 0 are unsupported.
@@ -357,14 +362,14 @@ int64_t AddressSpace::mremap(uint64_t old_address, uint64_t old_length, uint64_t
   old_length = page_up(old_length);
   new_length = page_up(new_length);
   if (new_length == 0 || old_length == 0) return -EINVAL;
-  const Vma* vma = find(old_address);
+  const Vma* vma = find_locked(old_address);
   if (vma == nullptr || old_address + old_length > vma->end) return -EFAULT;
   Vma source = *vma;
   uint64_t old_end = old_address + old_length;
 
   if (!(flags & MREMAP_FIXED)) {
     if (new_length <= old_length) {
-      if (new_length < old_length) munmap(old_address + new_length, old_length - new_length);
+      if (new_length < old_length) unmap_locked(old_address + new_length, old_length - new_length);
       return static_cast<int64_t>(old_address);
     }
     // Grow in place when the pages after the mapping are free. Shared anonymous memory cannot
@@ -403,7 +408,7 @@ int64_t AddressSpace::mremap(uint64_t old_address, uint64_t old_length, uint64_t
     if (!valid_range(new_address, new_length)) return -EINVAL;
     uint64_t new_end = new_address + new_length;
     if (new_address < old_end && old_address < new_end) return -EINVAL;
-    munmap(new_address, new_length);
+    unmap_locked(new_address, new_length);
     if (!own(new_address, new_end)) return -ENOMEM;
   }
 
@@ -441,6 +446,7 @@ int64_t AddressSpace::mremap(uint64_t old_address, uint64_t old_length, uint64_t
 }
 
 void AddressSpace::set_brk_start(uint64_t start, uint64_t reserved_end) {
+  std::unique_lock lock(mutex_);
   brk_start_ = brk_ = brk_reserved_end_ = page_up(start);
   if (reserved_end > brk_start_ && owned(brk_start_, reserved_end))
     brk_reserved_end_ = reserved_end;
@@ -462,6 +468,7 @@ bool AddressSpace::reserve_for_brk(uint64_t needed) {
 }
 
 uint64_t AddressSpace::brk(uint64_t address) {
+  std::unique_lock lock(mutex_);
   if (address < brk_start_ || address >= kUserEnd) return brk_;
   uint64_t new_end = page_up(address);
   uint64_t old_end = page_up(brk_);
@@ -473,21 +480,46 @@ uint64_t AddressSpace::brk(uint64_t address) {
       return brk_;
     }
   } else if (new_end < old_end) {
-    munmap(new_end, old_end - new_end);
+    unmap_locked(new_end, old_end - new_end);
   }
   brk_ = address;
   return brk_;
 }
 
 void AddressSpace::clear() {
+  std::unique_lock lock(mutex_);
   while (!vmas_.empty()) {
     const Vma& vma = vmas_.begin()->second;
-    munmap(vma.start, vma.end - vma.start);
+    unmap_locked(vma.start, vma.end - vma.start);
   }
   brk_start_ = brk_ = brk_reserved_end_ = 0;
 }
 
+int64_t AddressSpace::munmap(uint64_t address, uint64_t length) {
+  std::unique_lock lock(mutex_);
+  return unmap_locked(address, length);
+}
+
 bool AddressSpace::check(uint64_t address, uint64_t length, int access) const {
+  std::shared_lock lock(mutex_);
+  return check_locked(address, length, access);
+}
+
+std::optional<Vma> AddressSpace::find(uint64_t address) const {
+  std::shared_lock lock(mutex_);
+  const Vma* vma = find_locked(address);
+  if (vma == nullptr) return std::nullopt;
+  return *vma;
+}
+
+std::vector<Vma> AddressSpace::snapshot() const {
+  std::shared_lock lock(mutex_);
+  std::vector<Vma> result;
+  for (const auto& [start, vma] : vmas_) result.push_back(vma);
+  return result;
+}
+
+bool AddressSpace::check_locked(uint64_t address, uint64_t length, int access) const {
   if (length == 0) return true;
   if (address + length < address || address + length > kUserEnd) return false;
   uint64_t end = address + length;
@@ -505,7 +537,7 @@ bool AddressSpace::check(uint64_t address, uint64_t length, int access) const {
   return true;
 }
 
-const Vma* AddressSpace::find(uint64_t address) const {
+const Vma* AddressSpace::find_locked(uint64_t address) const {
   auto it = vmas_.upper_bound(address);
   if (it == vmas_.begin()) return nullptr;
   --it;

@@ -16,6 +16,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <new>
+#include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -81,11 +84,22 @@ class AddressSpace {
   uint64_t brk_start() const { return brk_start_; }
 
   // Whether every byte of [address, address+length) is mapped with `access` (kRead, kWrite).
-  // A zero length is always valid.
+  // A zero length is always valid. The answer may be stale by the time it is used: pass the
+  // pointer to host calls, which fail with EFAULT on memory unmapped since. To read or write
+  // guest memory in the translator itself, hold mutex() shared around check_locked and the
+  // access, as syscall/guest.h does.
   bool check(uint64_t address, uint64_t length, int access) const;
-  // The vma containing `address`, or nullptr.
-  const Vma* find(uint64_t address) const;
-  const std::map<uint64_t, Vma>& vmas() const { return vmas_; }
+  bool check_locked(uint64_t address, uint64_t length, int access) const;
+  // The vma containing `address`.
+  std::optional<Vma> find(uint64_t address) const;
+  const Vma* find_locked(uint64_t address) const;
+  // A copy of every vma, for /proc/PID/maps.
+  std::vector<Vma> snapshot() const;
+  // Held exclusively by every change to the mappings; threads hold it shared while the
+  // translator copies guest memory.
+  std::shared_mutex& mutex() const { return mutex_; }
+  // In a forked child, where the parent's threads that held the lock do not exist.
+  void reset_lock_after_fork() { new (&mutex_) std::shared_mutex(); }
 
  private:
   struct Region {
@@ -93,6 +107,7 @@ class AddressSpace {
     uint32_t slot;
   };
 
+  int64_t unmap_locked(uint64_t address, uint64_t length);
   bool own(uint64_t start, uint64_t end);
   void add_region(uint64_t start, uint64_t end);
   void drop_region(uint64_t start);
@@ -106,6 +121,7 @@ class AddressSpace {
   void reserve(uint64_t start, uint64_t end);
   void set_access(uint64_t start, uint64_t end, int prot);
 
+  mutable std::shared_mutex mutex_;
   PageTables& tables_;
   kvm::Vm* vm_ = nullptr;
   std::map<uint64_t, Region> regions_;  // keyed by start

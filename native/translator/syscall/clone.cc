@@ -2,6 +2,7 @@
 // the child, and wait4/waitid on the host's own children. Guest process ids are host ids.
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -10,10 +11,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 
 #include "translator/syscall/guest.h"
 #include "translator/syscall/handlers.h"
+#include "translator/task/signal.h"
 #include "translator/util/log.h"
 
 namespace noah::syscall {
@@ -38,10 +43,81 @@ struct ForkedState {
   uint64_t gs_base;
 };
 
+// What a new thread needs from its creator to start.
+struct ThreadStart {
+  Thread* thread;
+  CloneRequest request;
+  std::promise<pid_t> tid;
+};
+
+void* thread_main(void* argument) {
+  auto* start = static_cast<ThreadStart*>(argument);
+  Thread& thread = *start->thread;
+  thread.tid = static_cast<pid_t>(gettid());
+  signals::retarget(thread);
+  // Both ids are written before the thread runs: a thread that exits at once clears the word
+  // it was given, and a later write would leave its joiner waiting for ever.
+  auto tid = static_cast<int32_t>(thread.tid);
+  if (start->request.flags & CLONE_PARENT_SETTID) {
+    write_guest(thread, GuestPtr<int32_t>{start->request.parent_tid}, tid);
+  }
+  if (start->request.flags & CLONE_CHILD_SETTID) {
+    write_guest(thread, GuestPtr<int32_t>{start->request.child_tid}, tid);
+  }
+  start->tid.set_value(thread.tid);
+  thread.run();
+}
+
+// clone(CLONE_VM | CLONE_THREAD): a vCPU in the same VM, run by a new host thread.
+int64_t create_thread(Thread& parent, const CloneRequest& request) {
+  uint64_t required = CLONE_VM | CLONE_SIGHAND;
+  if ((request.flags & required) != required) return -EINVAL;
+  Process& process = parent.process;
+  int index = process.next_thread_index.fetch_add(1);
+  std::unique_ptr<Thread> thread;
+  try {
+    // The new vCPU's system structures change the page tables.
+    std::unique_lock lock(process.mm.mutex());
+    thread = std::make_unique<Thread>(process, index);
+  } catch (const kvm::Error& error) {
+    log::error("clone: %s", error.what());
+    return -EAGAIN;
+  }
+  auto xsave = std::make_unique<kvm_xsave>(parent.vcpu->get_xsave());
+  thread->vcpu->set_xsave(*xsave);
+  uint64_t fs_base = parent.vcpu->get_msr(arch::kMsrFsBase);
+  thread->vcpu->set_msr(arch::kMsrFsBase, (request.flags & CLONE_SETTLS) ? request.tls : fs_base);
+  thread->vcpu->set_msr(arch::kMsrGsBase, parent.vcpu->get_msr(arch::kMsrGsBase));
+  thread->signal_mask = parent.signal_mask;
+  if (request.flags & CLONE_CHILD_CLEARTID) thread->clear_child_tid = request.child_tid;
+  const kvm_regs& parent_regs = parent.vcpu->regs();
+  kvm_regs& regs = thread->vcpu->regs();
+  regs = parent_regs;
+  regs.rax = 0;
+  thread->resume_user(parent_regs.rcx, request.stack != 0 ? request.stack : parent_regs.rsp,
+                      parent_regs.r11);
+
+  ThreadStart start{thread.get(), request, {}};
+  std::future<pid_t> tid = start.tid.get_future();
+  pthread_t host_thread;
+  {
+    std::lock_guard lock(process.threads_mutex);
+    process.threads.push_back(std::move(thread));
+  }
+  process.live_threads.fetch_add(1);
+  int error = pthread_create(&host_thread, nullptr, thread_main, &start);
+  if (error != 0) {
+    process.live_threads.fetch_sub(1);
+    return -error;
+  }
+  pthread_detach(host_thread);
+  return tid.get();
+}
+
 int64_t fork_process(Thread& thread, const CloneRequest& request) {
   if (request.flags & kNamespaceFlags) return -EPERM;
-  // TODO: threads (CLONE_THREAD) need a vCPU on a new host thread; they are not supported yet.
-  if (request.flags & (CLONE_THREAD | CLONE_SIGHAND)) return -ENOSYS;
+  if (request.flags & CLONE_THREAD) return create_thread(thread, request);
+  if (request.flags & CLONE_SIGHAND) return -EINVAL;
   bool vfork = (request.flags & CLONE_VFORK) != 0;
 
   ForkedState state{};
@@ -52,7 +128,18 @@ int64_t fork_process(Thread& thread, const CloneRequest& request) {
 
   int vfork_pipe[2] = {-1, -1};
   if (vfork && pipe2(vfork_pipe, O_CLOEXEC) < 0) return -errno;
+  // No other thread may hold the address space lock across the fork: the child would inherit
+  // it locked by a thread it does not have.
+  std::unique_lock mm_lock(thread.process.mm.mutex());
   pid_t child = fork();
+  if (child != 0) {
+    mm_lock.unlock();
+  } else {
+    // The child cannot unlock it: glibc's rwlock records the writer's thread id, which the
+    // fork changed. The child's locks start afresh instead, none held.
+    mm_lock.release();
+    thread.process.reset_locks_after_fork();
+  }
   if (child < 0) {
     int error = errno;
     if (vfork) {
@@ -82,6 +169,15 @@ int64_t fork_process(Thread& thread, const CloneRequest& request) {
     close(vfork_pipe[0]);
     process.vfork_done_fd = vfork_pipe[1];
   }
+  // Only the calling thread exists in the child.
+  {
+    std::lock_guard lock(process.threads_mutex);
+    for (auto& other : process.threads) {
+      if (other.get() != &thread) other.release();  // their vCPUs belong to the parent
+    }
+    process.threads.clear();
+  }
+  process.live_threads.store(1);
   try {
     process.rebuild_vm_after_fork(thread);
   } catch (const kvm::Error& error) {

@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <csignal>
+#include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "translator/syscall/fd.h"
@@ -29,10 +31,11 @@ int64_t host_result(ssize_t result) {
 uint64_t accessible_prefix(Thread& thread, uint64_t address, uint64_t count, int access) {
   if (count == 0) return 0;
   const mm::AddressSpace& mm = thread.process.mm;
+  std::shared_lock lock(mm.mutex());
   uint64_t done = 0;
   while (done < count) {
-    const mm::Vma* vma = mm.find(address + done);
-    if (vma == nullptr || !mm.check(address + done, 1, access)) break;
+    const mm::Vma* vma = mm.find_locked(address + done);
+    if (vma == nullptr || !mm.check_locked(address + done, 1, access)) break;
     done = std::min(count, vma->end - address);
   }
   return done;

@@ -110,7 +110,7 @@ int64_t stat_at(Thread& thread, DirFd dirfd, GuestString path, uint64_t buffer, 
 
 Directory::Directory(Thread& thread, DirFd dirfd) {
   if (dirfd.value == AT_FDCWD) {
-    file_ = thread.process.fs.cwd_file();
+    file_ = thread.process.fs.cwd();
     return;
   }
   file_ = thread.process.files.get(dirfd.value);
@@ -530,14 +530,14 @@ int64_t sys_chdir(Thread& thread, GuestString path) {
   int fd = open_path(thread, DirFd{AT_FDCWD}, value, O_PATH | O_DIRECTORY, 0);
   if (fd < 0) return fd;
   std::string guest = thread.process.fs.guest_path(fd);
-  if (guest.empty()) guest = vfs::lexical_absolute(thread.process.fs.cwd().guest_path, value);
+  if (guest.empty()) guest = vfs::lexical_absolute(thread.process.fs.cwd()->guest_path, value);
   thread.process.fs.set_cwd(std::make_shared<vfs::OpenFile>(fd, guest));
   return 0;
 }
 
 int64_t sys_getcwd(Thread& thread, GuestPtr<char> buffer, uint64_t size) {
   vfs::Filesystem& fs = thread.process.fs;
-  std::string path = fs.guest_path(fs.cwd().host_fd);
+  std::string path = fs.guest_path(fs.cwd()->host_fd);
   if (path.empty()) return -ENOENT;
   if (size < path.size() + 1) return -ERANGE;
   if (!copy_to_guest(thread, buffer.address, path.c_str(), path.size() + 1)) return -EFAULT;

@@ -8,9 +8,10 @@ namespace noah::syscall {
 int read_string(Thread& thread, uint64_t address, std::string& out, size_t max) {
   out.clear();
   const mm::AddressSpace& mm = thread.process.mm;
+  std::shared_lock lock(mm.mutex());
   while (true) {
-    const mm::Vma* vma = mm.find(address);
-    if (vma == nullptr || !mm.check(address, 1, mm::kRead)) return -EFAULT;
+    const mm::Vma* vma = mm.find_locked(address);
+    if (vma == nullptr || !mm.check_locked(address, 1, mm::kRead)) return -EFAULT;
     // Scan to the end of this vma at most; the string may continue in the next one.
     uint64_t limit = std::min<uint64_t>(vma->end - address, max + 1 - out.size());
     const char* start = reinterpret_cast<const char*>(address);

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "translator/mm/address_space.h"
@@ -14,24 +16,28 @@
 namespace noah::syscall {
 
 // A host pointer to [address, address+length) when the guest may access it with `access`
-// (mm::kRead, mm::kWrite), else nullptr. A zero length yields a non-null dummy pointer only
-// when address is also valid or zero-length checks pass.
+// (mm::kRead, mm::kWrite), else nullptr. Only for passing to host calls, which fail with
+// EFAULT should another thread unmap the memory meanwhile; never dereferenced here.
 inline void* guest_buffer(Thread& thread, uint64_t address, uint64_t length, int access) {
   if (!thread.process.mm.check(address, length, access)) return nullptr;
   return reinterpret_cast<void*>(address);
 }
 
+// The copies hold the address space's lock shared, so another thread cannot unmap the memory
+// between the check and the copy.
 inline bool copy_from_guest(Thread& thread, void* to, uint64_t from, uint64_t length) {
-  void* source = guest_buffer(thread, from, length, mm::kRead);
-  if (source == nullptr) return false;
-  if (length > 0) memcpy(to, source, length);
+  const mm::AddressSpace& mm = thread.process.mm;
+  std::shared_lock lock(mm.mutex());
+  if (!mm.check_locked(from, length, mm::kRead)) return false;
+  if (length > 0) memcpy(to, reinterpret_cast<const void*>(from), length);
   return true;
 }
 
 inline bool copy_to_guest(Thread& thread, uint64_t to, const void* from, uint64_t length) {
-  void* target = guest_buffer(thread, to, length, mm::kWrite);
-  if (target == nullptr) return false;
-  if (length > 0) memcpy(target, from, length);
+  const mm::AddressSpace& mm = thread.process.mm;
+  std::shared_lock lock(mm.mutex());
+  if (!mm.check_locked(to, length, mm::kWrite)) return false;
+  if (length > 0) memcpy(reinterpret_cast<void*>(to), from, length);
   return true;
 }
 

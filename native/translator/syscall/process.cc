@@ -1,10 +1,13 @@
 // Identity, limits and process-wide state. The guest sees the credentials of its container
 // user (root unless configured) whatever the host user is.
 #include <linux/capability.h>
+#include <linux/futex.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/times.h>
 #include <sys/utsname.h>
@@ -42,8 +45,15 @@ int64_t write_ids(Thread& thread, GuestPtr<uint32_t> a, GuestPtr<uint32_t> b, Gu
 }  // namespace
 
 int64_t sys_exit(Thread& thread, int status) {
-  // TODO: with threads, exit ends only the calling thread.
-  exit_process(thread.process, status);
+  Process& process = thread.process;
+  if (process.live_threads.fetch_sub(1) == 1) exit_process(process, status);
+  // CLONE_CHILD_CLEARTID: zero the thread id word and wake a joiner waiting on it.
+  if (thread.clear_child_tid != 0 &&
+      write_guest(thread, GuestPtr<int32_t>{thread.clear_child_tid}, 0)) {
+    ::syscall(SYS_futex, thread.clear_child_tid, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  }
+  // TODO: release the robust futexes the thread held (set_robust_list) with FUTEX_OWNER_DIED.
+  pthread_exit(nullptr);
 }
 
 int64_t sys_exit_group(Thread& thread, int status) {

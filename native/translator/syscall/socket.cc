@@ -43,7 +43,8 @@ int read_address(Thread& thread, uint64_t address, uint32_t length, Address& out
   if (unix_address->sun_path[0] == '\0') return 0;  // abstract names stay as they are
   std::string path(unix_address->sun_path, strnlen(unix_address->sun_path, path_bytes));
   std::string name;
-  int result = thread.process.fs.parent(thread.process.fs.cwd(), path, out.directory, name);
+  auto cwd = thread.process.fs.cwd();
+  int result = thread.process.fs.parent(vfs::base_of(*cwd), path, out.directory, name);
   if (result < 0) return result;
   // The host reaches the socket file through the resolved directory's descriptor.
   char host_path[sizeof unix_address->sun_path];

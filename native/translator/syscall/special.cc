@@ -48,7 +48,7 @@ std::string host_file(const char* path) {
 std::string maps_text(Process& process) {
   std::string text;
   char line[512];
-  for (const auto& [start, vma] : process.mm.vmas()) {
+  for (const mm::Vma& vma : process.mm.snapshot()) {
     snprintf(line, sizeof line, "%012llx-%012llx %c%c%c%c %08llx %02x:%02x %-10llu ",
              static_cast<unsigned long long>(vma.start), static_cast<unsigned long long>(vma.end),
              vma.prot & PROT_READ ? 'r' : '-', vma.prot & PROT_WRITE ? 'w' : '-',
@@ -148,7 +148,8 @@ bool open_special(Thread& thread, const std::string& absolute, int flags, int& r
   std::string rest;
   if (own_proc_entry(thread, absolute, rest)) {
     if (rest == "exe") {
-      result = process.fs.open(process.fs.cwd(), process.exe, flags & ~O_NOFOLLOW, 0);
+      result =
+          process.fs.open(vfs::base_of(*process.fs.cwd()), process.exe, flags & ~O_NOFOLLOW, 0);
     } else if (rest == "maps") {
       result = memory_file("maps", maps_text(process));
     } else if (rest == "cmdline") {
@@ -215,7 +216,7 @@ bool read_special_link(Thread& thread, const std::string& absolute, std::string&
     return true;
   }
   if (rest == "cwd") {
-    target = process.fs.guest_path(process.fs.cwd().host_fd);
+    target = process.fs.guest_path(process.fs.cwd()->host_fd);
     return true;
   }
   if (rest == "root") {

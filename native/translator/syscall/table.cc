@@ -68,7 +68,7 @@ struct Table {
     add<sys_nanosleep>(35, kFull);
     add<sys_getpid>(39, kFull);
     add<sys_sendfile>(40, kFull);
-    add<sys_exit>(60, kPartial, "ends the whole process");
+    add<sys_exit>(60, kPartial, "robust futex lists are not released");
     add<sys_kill>(62, kFull);
     add<sys_uname>(63, kFull);
     add<sys_fcntl>(72, kFull);
@@ -230,12 +230,12 @@ struct Table {
     add<sys_setsockopt>(54, kFull);
     add<sys_getsockopt>(55, kFull);
     add<sys_accept4>(288, kFull);
-    add<sys_clone>(56, kPartial, "no threads; CLONE_VM children get a copy of memory");
+    add<sys_clone>(56, kPartial, "CLONE_VM without CLONE_THREAD gives a copy of memory");
     add<sys_fork>(57, kFull);
     add<sys_vfork>(58, kPartial, "the child gets a copy of memory, the parent waits as usual");
     add<sys_wait4>(61, kFull);
     add<sys_waitid>(247, kFull);
-    add<sys_clone3>(435, kPartial, "no threads; CLONE_VM children get a copy of memory");
+    add<sys_clone3>(435, kPartial, "CLONE_VM without CLONE_THREAD gives a copy of memory");
     add<sys_futex>(202, kPartial, "waits are not yet interrupted by guest signals");
     add<sys_execve>(59, kPartial, "other threads are not ended yet");
     add<sys_execveat>(322, kPartial, "other threads are not ended yet");

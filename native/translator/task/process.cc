@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <new>
 
 #include "translator/task/signal.h"
 #include "translator/util/stats.h"
@@ -44,6 +45,13 @@ void Process::rebuild_vm_after_fork(Thread& thread) {
   mm.attach(vm.get());
   thread.attach_new_vcpu();
   signals::retarget(thread);
+}
+
+void Process::reset_locks_after_fork() {
+  mm.reset_lock_after_fork();
+  files.reset_lock_after_fork();
+  fs.reset_lock_after_fork();
+  new (&threads_mutex) std::mutex();
 }
 
 void Process::release_vfork_parent() {

@@ -6,8 +6,10 @@
 #include <sys/types.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +66,13 @@ class Process {
   // The write end of a pipe the parent of a vfork child reads until it closes: at execve or
   // exit, when the parent may go on. -1 when this process is no vfork child.
   int vfork_done_fd = -1;
+  // Threads created by clone(CLONE_THREAD); the first thread lives in main(). Guarded by
+  // threads_mutex.
+  std::mutex threads_mutex;
+  std::vector<std::unique_ptr<Thread>> threads;
+  std::atomic<int> next_thread_index{1};
+  std::atomic<int> live_threads{1};
+
   // XSAVE features the vCPUs enable (XCR0) and the size of their state, for signal frames.
   uint64_t xcr0 = 3;
   uint64_t xstate_size = 576;
@@ -74,6 +83,9 @@ class Process {
   void rebuild_vm_after_fork(Thread& thread);
   // Lets a waiting vfork parent continue.
   void release_vfork_parent();
+  // In a forked child: makes every lock of the process unlocked, whatever thread of the parent
+  // held it at the fork.
+  void reset_locks_after_fork();
 };
 
 class Thread {

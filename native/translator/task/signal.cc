@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 
 #include "translator/syscall/guest.h"
 #include "translator/task/process.h"
@@ -26,14 +28,16 @@ bool mirrored(int signal) {
          signal != 33;  // glibc reserves 32 and 33 for its own threads in the translator
 }
 
-// Caught signals waiting for delivery: one slot per signal, filled by the host handler.
+// Caught signals waiting for delivery: one slot per signal, filled by the host handler. They
+// are per thread: the host kernel picks a thread that does not block the signal, and the
+// guest's mask is mirrored per thread, so that thread is one the guest would pick too.
 struct Slot {
   std::atomic<int> count{0};
   siginfo_t info;
 };
-Slot slots[kMaxSignal + 1];
-std::atomic<uint64_t> caught{0};
-kvm_run* kick_target = nullptr;
+thread_local Slot slots[kMaxSignal + 1];
+thread_local std::atomic<uint64_t> caught{0};
+thread_local kvm_run* kick_target = nullptr;
 
 void on_host_signal(int signal, siginfo_t* info, void*) {
   slots[signal].info = *info;
@@ -127,8 +131,11 @@ void build_frame(Thread& thread, int signal, const siginfo_t& info, const kvm_re
   sp = ((sp - sizeof(RtSigFrame)) & ~15ull) - 8;
   uint64_t frame_address = sp;
 
-  // The whole frame must be writable user memory, else the program dies of SIGSEGV.
-  if (!process.mm.check(frame_address, fpstate + xstate_size + 4 - frame_address, mm::kWrite)) {
+  // The whole frame must be writable user memory, else the program dies of SIGSEGV. The lock
+  // keeps other threads from unmapping it while the frame is written.
+  std::shared_lock lock(process.mm.mutex());
+  if (!process.mm.check_locked(frame_address, fpstate + xstate_size + 4 - frame_address,
+                               mm::kWrite)) {
     force_default(thread, SIGSEGV);
   }
   auto xsave = std::make_unique<kvm_xsave>(thread.vcpu->get_xsave());
@@ -167,6 +174,7 @@ void build_frame(Thread& thread, int signal, const siginfo_t& info, const kvm_re
   frame.uc.sigmask = saved_mask;
   frame.info = info;
   memcpy(reinterpret_cast<void*>(frame_address), &frame, sizeof frame);
+  lock.unlock();
 
   // The handler runs with the signal and its sa_mask blocked.
   uint64_t mask = thread.signal_mask | action.mask;

@@ -194,9 +194,9 @@ void Thread::handle_exception(int vector) {
     fault_address = address;
     // A fault on an access the mapping allows comes from a translation cached before the
     // mapping changed. Changing the host protection of the page makes KVM drop it; retry once.
-    const mm::Vma* vma = process.mm.find(address);
+    std::optional<mm::Vma> vma = process.mm.find(address);
     bool write = frame.error_code & 2, fetch = frame.error_code & 16;
-    bool allowed = vma != nullptr && (vma->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) &&
+    bool allowed = vma.has_value() && (vma->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) &&
                    (!write || (vma->prot & PROT_WRITE)) && (!fetch || (vma->prot & PROT_EXEC));
     if (allowed && !(last_fault_address == address && last_fault_rip == frame.rip)) {
       last_fault_address = address;
@@ -224,7 +224,7 @@ void Thread::handle_exception(int vector) {
   info.si_code = fault.code;
   if (fault.uses_cr2) {
     info.si_addr = reinterpret_cast<void*>(fault_address);
-    info.si_code = process.mm.find(fault_address) != nullptr ? SEGV_ACCERR : SEGV_MAPERR;
+    info.si_code = process.mm.find(fault_address).has_value() ? SEGV_ACCERR : SEGV_MAPERR;
   } else if (vector != arch::kGeneralProtection) {
     info.si_addr = reinterpret_cast<void*>(frame.rip);
   }

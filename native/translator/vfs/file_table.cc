@@ -11,6 +11,7 @@ OpenFile::~OpenFile() {
 }
 
 int FileTable::install(std::shared_ptr<OpenFile> file, bool cloexec, int minimum) {
+  std::lock_guard lock(mutex_);
   if (minimum < 0) return -EINVAL;
   for (int fd = minimum; fd < limit_; fd++) {
     if (fd >= static_cast<int>(entries_.size())) entries_.resize(fd + 1);
@@ -23,6 +24,7 @@ int FileTable::install(std::shared_ptr<OpenFile> file, bool cloexec, int minimum
 }
 
 int FileTable::install_at(int fd, std::shared_ptr<OpenFile> file, bool cloexec) {
+  std::lock_guard lock(mutex_);
   if (fd < 0 || fd >= limit_) return -EBADF;
   if (fd >= static_cast<int>(entries_.size())) entries_.resize(fd + 1);
   entries_[fd] = Entry{std::move(file), cloexec};
@@ -30,6 +32,7 @@ int FileTable::install_at(int fd, std::shared_ptr<OpenFile> file, bool cloexec) 
 }
 
 std::shared_ptr<OpenFile> FileTable::get(int fd) const {
+  std::lock_guard lock(mutex_);
   if (fd < 0 || fd >= static_cast<int>(entries_.size())) return nullptr;
   return entries_[fd].file;
 }
@@ -51,12 +54,14 @@ int FileTable::set_cloexec(int fd, bool value) {
 }
 
 void FileTable::close_on_exec() {
+  std::lock_guard lock(mutex_);
   for (auto& entry : entries_) {
     if (entry.cloexec) entry = Entry{};
   }
 }
 
 std::vector<int> FileTable::open_descriptors() const {
+  std::lock_guard lock(mutex_);
   std::vector<int> result;
   for (size_t fd = 0; fd < entries_.size(); fd++) {
     if (entries_[fd].file) result.push_back(static_cast<int>(fd));

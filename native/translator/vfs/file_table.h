@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -34,14 +36,20 @@ class FileTable {
   void close_on_exec();
   int limit() const { return limit_; }
   void set_limit(int limit) { limit_ = limit; }
+  // Copy for a vfork child, which must not change its parent's table.
+  FileTable(const FileTable& other);
+  FileTable() = default;
   // Descriptor numbers in use, ascending.
   std::vector<int> open_descriptors() const;
+  // In a forked child, where the parent's threads that held the lock do not exist.
+  void reset_lock_after_fork() { new (&mutex_) std::mutex(); }
 
  private:
   struct Entry {
     std::shared_ptr<OpenFile> file;
     bool cloexec = false;
   };
+  mutable std::mutex mutex_;  // threads share the table
   std::vector<Entry> entries_;
   int limit_ = 1024;
 };

@@ -79,6 +79,18 @@ Filesystem::Filesystem(const std::string& host_root) {
   cwd_ = std::make_shared<OpenFile>(cwd, "/");
 }
 
+std::shared_ptr<OpenFile> Filesystem::cwd() const {
+  std::lock_guard lock(cwd_mutex_);
+  return cwd_;
+}
+
+void Filesystem::set_cwd(std::shared_ptr<OpenFile> cwd) {
+  std::shared_ptr<OpenFile> old;  // closed after the lock is released
+  std::lock_guard lock(cwd_mutex_);
+  old = std::move(cwd_);
+  cwd_ = std::move(cwd);
+}
+
 int Filesystem::open_from_root(const std::string& absolute, int flags, mode_t mode) const {
   size_t skip = absolute.find_first_not_of('/');
   std::string relative = skip == std::string::npos ? "." : absolute.substr(skip);

@@ -6,6 +6,8 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <mutex>
+#include <new>
 #include <string>
 
 #include "translator/vfs/file_table.h"
@@ -34,6 +36,10 @@ struct Base {
   const std::string& guest_path;
 };
 
+inline Base base_of(const OpenFile& directory) {
+  return Base{directory.host_fd, directory.guest_path};
+}
+
 // Joins `path` to `base` and removes ".", ".." and repeated slashes without looking at the
 // filesystem. Used to recognise synthesized paths such as /dev/null, never to open files.
 std::string lexical_absolute(const std::string& base, const std::string& path);
@@ -55,9 +61,11 @@ class Filesystem {
 
   int root_fd() const { return root_fd_.get(); }
   const std::string& host_root() const { return host_root_; }
-  Base cwd() const { return Base{cwd_->host_fd, cwd_->guest_path}; }
-  const std::shared_ptr<OpenFile>& cwd_file() const { return cwd_; }
-  void set_cwd(std::shared_ptr<OpenFile> cwd) { cwd_ = std::move(cwd); }
+  // The working directory; hold the pointer while using it, another thread may chdir.
+  std::shared_ptr<OpenFile> cwd() const;
+  void set_cwd(std::shared_ptr<OpenFile> cwd);
+  // In a forked child, where the parent's threads that held the lock do not exist.
+  void reset_lock_after_fork() { new (&cwd_mutex_) std::mutex(); }
 
   mode_t umask = 022;
 
@@ -66,6 +74,7 @@ class Filesystem {
 
   UniqueFd root_fd_;
   std::string host_root_;  // the root's canonical host path
+  mutable std::mutex cwd_mutex_;
   std::shared_ptr<OpenFile> cwd_;
 };
 
