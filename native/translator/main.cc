@@ -153,6 +153,7 @@ int main(int argc, char** argv) {
       return kExitNotFound;
     }
     noah::Thread thread(process, 0);
+    process.main_thread = &thread;
     noah::signals::start(thread);
     noah::loader::StartState start;
     noah::loader::Program prepared;

@@ -13,7 +13,17 @@ import { asanTranslator } from '../helpers/cli';
 import { describeKvm } from '../helpers/kvm';
 import { OverlayRoot, canCompareNatively, defaultEnv, runNative, runTranslated } from './harness';
 
-const programs = ['auxv', 'memory', 'efault', 'escape', 'files', 'fuzz', 'signals', 'threads'];
+const programs = [
+  'auxv',
+  'memory',
+  'efault',
+  'escape',
+  'files',
+  'fuzz',
+  'signals',
+  'threads',
+  'robust',
+];
 const linkings = ['static', 'dynamic'] as const;
 const installDir = '/opt/noah-tests';
 
@@ -177,6 +187,12 @@ for (const linking of linkings) {
         expect(translated.stdout).toBe('counter 40000 expected 40000\nfork ok\n');
         expect(translated.status).toBe(0);
       }
+    });
+
+    test('a robust mutex reports its owner death', () => {
+      const translated = runTranslated(overlay.merged, [program('robust', linking)]);
+      expect(translated.stdout).toBe('lock after owner death: EOWNERDEAD\n');
+      expect(translated.status).toBe(0);
     });
 
     test('random system calls never crash the translator', () => {

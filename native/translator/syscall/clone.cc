@@ -178,6 +178,7 @@ int64_t fork_process(Thread& thread, const CloneRequest& request) {
     process.threads.clear();
   }
   process.live_threads.store(1);
+  process.main_thread = &thread;
   try {
     process.rebuild_vm_after_fork(thread);
   } catch (const kvm::Error& error) {

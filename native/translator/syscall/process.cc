@@ -18,6 +18,7 @@
 
 #include "translator/syscall/guest.h"
 #include "translator/syscall/handlers.h"
+#include "translator/task/robust.h"
 #include "translator/util/log.h"
 
 namespace noah::syscall {
@@ -47,12 +48,13 @@ int64_t write_ids(Thread& thread, GuestPtr<uint32_t> a, GuestPtr<uint32_t> b, Gu
 int64_t sys_exit(Thread& thread, int status) {
   Process& process = thread.process;
   if (process.live_threads.fetch_sub(1) == 1) exit_process(process, status);
+  release_robust_futexes(thread);
   // CLONE_CHILD_CLEARTID: zero the thread id word and wake a joiner waiting on it.
   if (thread.clear_child_tid != 0 &&
       write_guest(thread, GuestPtr<int32_t>{thread.clear_child_tid}, 0)) {
     ::syscall(SYS_futex, thread.clear_child_tid, FUTEX_WAKE, 1, nullptr, nullptr, 0);
   }
-  // TODO: release the robust futexes the thread held (set_robust_list) with FUTEX_OWNER_DIED.
+  thread.exited = true;
   pthread_exit(nullptr);
 }
 

@@ -68,7 +68,7 @@ struct Table {
     add<sys_nanosleep>(35, kFull);
     add<sys_getpid>(39, kFull);
     add<sys_sendfile>(40, kFull);
-    add<sys_exit>(60, kPartial, "robust futex lists are not released");
+    add<sys_exit>(60, kFull);
     add<sys_kill>(62, kFull);
     add<sys_uname>(63, kFull);
     add<sys_fcntl>(72, kFull);

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <new>
 
+#include "translator/task/robust.h"
 #include "translator/task/signal.h"
 #include "translator/util/stats.h"
 
@@ -54,6 +55,16 @@ void Process::reset_locks_after_fork() {
   new (&threads_mutex) std::mutex();
 }
 
+std::vector<Thread*> Process::live_thread_list() {
+  std::vector<Thread*> result;
+  if (main_thread != nullptr && !main_thread->exited) result.push_back(main_thread);
+  std::lock_guard lock(threads_mutex);
+  for (const auto& thread : threads) {
+    if (!thread->exited) result.push_back(thread.get());
+  }
+  return result;
+}
+
 void Process::release_vfork_parent() {
   if (vfork_done_fd >= 0) {
     close(vfork_done_fd);
@@ -62,13 +73,13 @@ void Process::release_vfork_parent() {
 }
 
 void exit_process(Process& process, int status) {
-  (void)process;
+  release_all_robust_futexes(process);
   stats::print();
   _exit(status & 0xff);
 }
 
 void kill_process(Process& process, int signal) {
-  (void)process;
+  release_all_robust_futexes(process);
   stats::print();
   // No host core file: the guest's crash is not the translator's.
   rlimit no_core{0, 0};

@@ -86,6 +86,9 @@ class Process {
   // In a forked child: makes every lock of the process unlocked, whatever thread of the parent
   // held it at the fork.
   void reset_locks_after_fork();
+  // The threads that have not exited: the first one and those in `threads`.
+  std::vector<Thread*> live_thread_list();
+  Thread* main_thread = nullptr;
 };
 
 class Thread {
@@ -111,6 +114,8 @@ class Thread {
   uint64_t signal_mask = 0;
   uint64_t fs_base = 0;
   stack_t alternate_stack{nullptr, SS_DISABLE, 0};
+  // Set once the thread has called exit.
+  std::atomic<bool> exited{false};
   // Set by a handler that loaded every register itself (execve, rt_sigreturn).
   bool registers_replaced = false;
   // The `iretq` of the stub the vCPU last left through; returns go through it.
