@@ -10,7 +10,13 @@ export interface Tally {
   ms: number;
 }
 
-/** The counters of every process of one run, summed. */
+/**
+ * The counters of every process of one run, summed.
+ *
+ * NOTE: the translator's counters in a forked child start from its parent's values at the fork
+ * (checked with a shell loop of /bin/true), so sums over processes count the parent's work
+ * before each fork once more; only the busiest process's own figures are exact.
+ */
 export interface Counters {
   processes: number;
   totalMs: number;
@@ -19,10 +25,20 @@ export interface Counters {
   calls: number;
   exits: Record<string, Tally>;
   syscalls: Record<string, Tally>;
+  /** The process that made the most system calls: in a pipeline, the one doing the work. */
+  busiest?: ProcessSummary;
+}
+
+/** The summary line of one guest process. */
+export interface ProcessSummary {
+  pid: number;
+  calls: number;
+  kvmRunMs: number;
+  handlerMs: number;
 }
 
 const summaryPattern =
-  /^noah: stats \[\d+\]: ([\d.]+) ms in all, ([\d.]+) ms in KVM_RUN.*?, ([\d.]+) ms in system call handlers, (\d+) calls/;
+  /^noah: stats \[(\d+)\]: ([\d.]+) ms in all, ([\d.]+) ms in KVM_RUN.*?, ([\d.]+) ms in system call handlers, (\d+) calls/;
 const tallyPattern = /^noah: stats \[\d+\]: (exit|call) (.+?)\s+(\d+)\s+([\d.]+) ms$/;
 
 function add(table: Record<string, Tally>, name: string, count: number, ms: number): void {
@@ -46,11 +62,20 @@ export function parseCounters(stderr: string): Counters | undefined {
   for (const line of stderr.split('\n')) {
     const summary = summaryPattern.exec(line);
     if (summary !== null) {
+      const process: ProcessSummary = {
+        pid: Number(summary[1]),
+        kvmRunMs: Number(summary[3]),
+        handlerMs: Number(summary[4]),
+        calls: Number(summary[5]),
+      };
       counters.processes += 1;
-      counters.totalMs += Number(summary[1]);
-      counters.kvmRunMs += Number(summary[2]);
-      counters.handlerMs += Number(summary[3]);
-      counters.calls += Number(summary[4]);
+      counters.totalMs += Number(summary[2]);
+      counters.kvmRunMs += process.kvmRunMs;
+      counters.handlerMs += process.handlerMs;
+      counters.calls += process.calls;
+      if (counters.busiest === undefined || process.calls > counters.busiest.calls) {
+        counters.busiest = process;
+      }
       continue;
     }
     const tally = tallyPattern.exec(line);
@@ -77,7 +102,8 @@ export function formatCounters(counters: Counters): string[] {
       `(guest code, exits, entries), ${counters.handlerMs.toFixed(1)} ms in system call handlers`,
   ];
   const exits = topByTime(counters.exits, 4).map(
-    ([name, tally]) => `${name} ${tally.count} (${tally.ms.toFixed(1)} ms)`,
+    ([name, tally]) =>
+      `${name} ${tally.count} x ${((1000 * tally.ms) / tally.count).toFixed(1)} us in KVM_RUN`,
   );
   lines.push(`VM exits: ${exits.join(', ')}`);
   const calls = topByTime(counters.syscalls, 6).map(
@@ -85,5 +111,13 @@ export function formatCounters(counters: Counters): string[] {
       `${name} ${tally.count} x ${((1000 * tally.ms) / tally.count).toFixed(1)} us = ${tally.ms.toFixed(1)} ms`,
   );
   lines.push(`calls by host time: ${calls.join(', ')}`);
+  const busiest = counters.busiest;
+  if (busiest !== undefined && busiest.kvmRunMs + busiest.handlerMs > 0) {
+    const guestShare = (100 * busiest.kvmRunMs) / (busiest.kvmRunMs + busiest.handlerMs);
+    lines.push(
+      `busiest process (${busiest.calls} calls): ${guestShare.toFixed(0)}% of its time in ` +
+        `KVM_RUN, ${(100 - guestShare).toFixed(0)}% in system call handlers`,
+    );
+  }
   return lines;
 }

@@ -2,7 +2,7 @@
 import { Counters, formatCounters } from './counters';
 import { Summary } from './statistics';
 
-/** What one tool measured on one workload: a summary, or why it has none. */
+/** The measurement of one tool on one workload: a summary, or the error that prevented it. */
 export interface Cell {
   samples: number[];
   summary?: Summary;
@@ -25,7 +25,7 @@ export interface ToolResult {
   name: string;
   version: string;
   note?: string;
-  /** Why the tool ran no workload, when it failed its start-up check. */
+  /** The reason the tool ran no workload, when it failed its start-up check. */
   error?: string;
 }
 
@@ -83,11 +83,12 @@ function alignColumns(rows: string[][]): string[] {
 
 function markdownTable(rows: string[][]): string[] {
   const [header, ...body] = rows;
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(header), line(header.map((_, i) => (i === 0 ? '---' : '---:'))), ...body.map(line)];
 }
 
-/** The ratio table: native's median, then each tool's median over native's. */
+/** Builds the ratio table: native's median, then each tool's median over native's. */
 function ratioRows(results: BenchResults): string[][] {
   const others = results.tools.filter((tool) => tool.name !== 'native');
   const rows = [['workload', 'native', ...others.map((tool) => tool.name)]];
@@ -106,7 +107,7 @@ function ratioRows(results: BenchResults): string[][] {
   return rows;
 }
 
-/** The absolute table: each tool's median and relative spread. */
+/** Builds the absolute table: each tool's median and relative spread. */
 function absoluteRows(results: BenchResults): string[][] {
   const rows = [['workload', ...results.tools.map((tool) => tool.name)]];
   for (const workload of results.workloads) {
@@ -118,7 +119,7 @@ function absoluteRows(results: BenchResults): string[][] {
   return rows;
 }
 
-/** One line per tool failure, for the notes under a table. */
+/** Lists one line per tool failure, for the notes under a table. */
 function failureLines(results: BenchResults): string[] {
   const lines: string[] = [];
   for (const tool of results.tools) {
@@ -143,6 +144,32 @@ function toolLines(results: BenchResults): string[] {
   });
 }
 
+/**
+ * Lists the `count` rows where noah's ratio to native is highest, each with its counters when
+ * they were taken, then the rows where noah failed.
+ */
+function furthestFromNative(results: BenchResults, count: number): string[] {
+  const measured = results.workloads.filter((workload) => workload.cells.noah?.ratio !== undefined);
+  measured.sort((a, b) => b.cells.noah.ratio! - a.cells.noah.ratio!);
+  const lines: string[] = [];
+  for (const workload of measured.slice(0, count)) {
+    const noah = workload.cells.noah;
+    const native = workload.cells.native.summary!;
+    lines.push(
+      `${workload.title}: ${ratioText(noah)} native ` +
+        `(${formatValue(noah.summary!.median)} against ${formatValue(native.median)} ${workload.unit})`,
+    );
+    if (workload.counters !== undefined) {
+      lines.push(...formatCounters(workload.counters).map((line) => `  ${line}`));
+    }
+  }
+  for (const workload of results.workloads) {
+    const error = workload.cells.noah?.error;
+    if (error !== undefined) lines.push(`${workload.title}: failed under noah: ${error}`);
+  }
+  return lines;
+}
+
 /** Formats the results for the terminal. */
 export function terminalReport(results: BenchResults): string {
   const out: string[] = [];
@@ -153,9 +180,17 @@ export function terminalReport(results: BenchResults): string {
   const failures = failureLines(results);
   if (failures.length > 0) out.push('', 'failures:', ...failures.map((line) => `  ${line}`));
   out.push('', 'tools:', ...toolLines(results).map((line) => `  ${line}`));
+  const furthest = furthestFromNative(results, 3);
+  if (furthest.length > 0) {
+    out.push('', 'where noah is furthest from native:', ...furthest.map((line) => `  ${line}`));
+  }
   const counted = results.workloads.filter((workload) => workload.counters !== undefined);
   if (counted.length > 0) {
-    out.push('', 'noah counters (one extra run of each row with NOAH_STATS=1):');
+    out.push(
+      '',
+      'noah counters (one extra run of each row with NOAH_STATS=1; sums over processes ' +
+        "overcount rows that fork, because a child's counters begin with its parent's):",
+    );
     for (const workload of counted) {
       out.push(`  ${workload.title}:`);
       out.push(...formatCounters(workload.counters!).map((line) => `    ${line}`));
@@ -186,8 +221,9 @@ export function markdownReport(results: BenchResults, reproduce: string): string
     `- date: ${results.date}`,
     `- machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, ` +
       `Linux ${machine.kernel}; /dev/kvm is ${machine.kvmPlatform === 'pvm' ? 'PVM (kvm_pvm, paravirtual KVM inside a VM)' : machine.kvmPlatform}`,
-    `- runs: ${results.runsPerTool} per tool and row after a warm-up (fewer where a slow cell ` +
-      'exceeded its time budget; the run count of each cell is in the JSON)' +
+    `- runs: ${results.runsPerTool} per tool and row after a warm-up, fewer where a slow cell ` +
+      'used up its time budget; a warm-up longer than 10 s counts as the first run (the JSON ' +
+      'has every sample)' +
       `${results.quick ? '; quick mode, with shorter loops' : ''}`,
     `- duration of the whole bench run: ${(results.durationSeconds / 60).toFixed(1)} min`,
     `- reproduce (as root, after \`npm install\`): \`${reproduce}\``,
@@ -210,13 +246,25 @@ export function markdownReport(results: BenchResults, reproduce: string): string
   if (failures.length > 0) {
     out.push('## Failures', '', ...failures.map((line) => `- ${line}`), '');
   }
+  const furthest = furthestFromNative(results, 3);
+  if (furthest.length > 0) {
+    out.push(
+      '## Where noah is furthest from native',
+      '',
+      ...furthest.map((line) => (line.startsWith('  ') ? `  - ${line.trim()}` : `- ${line}`)),
+      '',
+    );
+  }
   out.push('## Tools', '', ...toolLines(results).map((line) => `- ${line}`), '');
   const counted = results.workloads.filter((workload) => workload.counters !== undefined);
   if (counted.length > 0) {
     out.push(
       '## noah counters',
       '',
-      'From one extra run of each row under noah with `NOAH_STATS=1`.',
+      'From one extra run of each row under noah with `NOAH_STATS=1`. Counts and times are ' +
+        "summed over the guest processes, so a parent's wait4 also contains its children's " +
+        "time, and a forked child's counters begin with its parent's at the fork, which the " +
+        'sum counts again: for rows that fork, trust the busiest process line most.',
       '',
     );
     for (const workload of counted) {

@@ -20,11 +20,11 @@ export interface MountedRoots {
   unmount(): void;
 }
 
-function run(command: string, args: string[], what: string): string {
+function run(command: string, args: string[], step: string): string {
   const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-  if (result.error !== undefined) throw new Error(`${what}: ${result.error.message}`);
+  if (result.error !== undefined) throw new Error(`${step}: ${result.error.message}`);
   if (result.status !== 0) {
-    throw new Error(`${what}: ${command} exited with status ${result.status}: ${result.stderr}`);
+    throw new Error(`${step}: ${command} exited with status ${result.status}: ${result.stderr}`);
   }
   return result.stdout;
 }

@@ -211,7 +211,7 @@ function runc(bundles: Bundles, stateFolder: string): Tool {
  * crun 1.8.1 rejects a cgroup v1/v2 hybrid layout whose v2 hierarchy has a controller
  * ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2"). When the host
  * has one, crun runs in a private mount namespace where /sys/fs/cgroup/unified is unmounted,
- * so that it sees plain cgroup v1. The host's mounts are not changed.
+ * so that it finds only cgroup v1. The host's mounts are not changed.
  */
 function crun(bundles: Bundles, stateFolder: string): Tool {
   const state = path.join(stateFolder, 'crun');
@@ -266,7 +266,7 @@ function runsc(bundles: Bundles, stateFolder: string, platform: string): Tool {
   };
 }
 
-/** Every tool, native first; the gVisor platforms that Debian's runsc may have are all listed. */
+/** Returns every tool, native first, with one runsc entry for each gVisor platform. */
 export function allTools(bundleFolder: string, stateFolder: string): Tool[] {
   const bundles = new Bundles(bundleFolder);
   return [
@@ -285,14 +285,14 @@ export function allTools(bundleFolder: string, stateFolder: string): Tool[] {
 export interface CheckedTool {
   tool: Tool;
   version: string;
-  /** Why the tool cannot run workloads here, or undefined when it can. */
+  /** The reason the tool cannot run workloads here; undefined when it can. */
   error?: string;
 }
 
 /**
- * Checks that a tool is installed and can run `/bin/true` in the root within `timeoutSeconds`,
- * so a tool that fails to start (or hangs, as gVisor's KVM platform may on a nested KVM) is
- * reported once instead of on every row.
+ * Checks that a tool is installed and can run `/bin/true` in the root within `timeoutSeconds`.
+ * A tool that fails to start, or hangs as gVisor's KVM platform does on PVM, is then reported
+ * once instead of on every row.
  */
 export async function checkTool(
   tool: Tool,

@@ -1,7 +1,7 @@
 /** The folder inside each bench root that contains the benchmark programs and inputs. */
 export const benchFolder = '/opt/noah-bench';
 
-/** Which bench root a workload runs in; see roots.ts. */
+/** The bench root a workload runs in (see roots.ts). */
 export type RootRole = 'debian' | 'build';
 
 /** One row of the benchmark table: a command line run inside a root by every tool. */
@@ -27,7 +27,7 @@ function shell(script: string): string[] {
  * slower tools, so a quick run is a first look only: its rows are not comparable with a full run.
  */
 export function workloads(quick: boolean): Workload[] {
-  const getppidCalls = quick ? 20000 : 100000;
+  const getppidCalls = quick ? 10000 : 30000;
   const forkLoops = quick ? 100 : 300;
   const ddBytes = quick ? 20000 : 200000;
   const arithmeticLoops = quick ? 100000 : 300000;
