@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 
 import { loadAddon } from '../native';
 import { parseCounters } from './counters';
-import { describeFailure, runTimed } from './process';
+import { describeFailure, killActiveRuns, runTimed } from './process';
 import {
   BenchResults,
   Cell,
@@ -225,10 +225,12 @@ async function main(): Promise<void> {
   const roots = mountRoots(workFolder);
   const release = () => roots.unmount();
   process.on('SIGINT', () => {
+    killActiveRuns();
     release();
     process.exit(130);
   });
   process.on('SIGTERM', () => {
+    killActiveRuns();
     release();
     process.exit(143);
   });

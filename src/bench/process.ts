@@ -21,6 +21,25 @@ export interface RunResult {
   stderr: string;
 }
 
+/** Runs under way, so that an interrupted bench can kill them. */
+const activeRuns = new Map<number, Invocation>();
+
+/**
+ * Kills the process group of every run under way and runs its cleanup. gVisor's sandbox
+ * process has a process group of its own, which only the cleanup (runsc delete) reaches.
+ */
+export function killActiveRuns(): void {
+  for (const [pid, invocation] of activeRuns) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // The group has already exited.
+    }
+    invocation.cleanup?.();
+  }
+  activeRuns.clear();
+}
+
 /** Output beyond this many bytes per stream is dropped: workloads pipe bulk output into wc. */
 const maxCapturedBytes = 1024 * 1024;
 
@@ -48,6 +67,7 @@ export function runTimed(invocation: Invocation, timeoutSeconds: number): Promis
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...invocation.env },
     });
+    if (child.pid !== undefined) activeRuns.set(child.pid, invocation);
     collect(child.stdout, stdout);
     collect(child.stderr, stderr);
     const timer = setTimeout(() => {
@@ -65,10 +85,12 @@ export function runTimed(invocation: Invocation, timeoutSeconds: number): Promis
     });
     child.on('error', (error) => {
       clearTimeout(timer);
+      if (child.pid !== undefined) activeRuns.delete(child.pid);
       reject(new Error(`failed to start ${invocation.command}: ${error.message}`));
     });
     child.on('close', (status, signal) => {
       clearTimeout(timer);
+      if (child.pid !== undefined) activeRuns.delete(child.pid);
       if (timedOut) invocation.cleanup?.();
       resolve({
         ms,
