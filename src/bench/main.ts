@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 
 import { loadAddon } from '../native';
 import { parseCounters } from './counters';
-import { describeFailure, killActiveRuns, runTimed } from './process';
+import { RunResult, describeFailure, killActiveRuns, runTimed } from './process';
 import {
   BenchResults,
   Cell,
@@ -136,7 +136,13 @@ async function measureWorkload(
   let expectedOutput: string | undefined;
   const runOnce = async (checked: CheckedTool): Promise<Sample | undefined> => {
     const name = checked.tool.name;
-    const result = await runTimed(checked.tool.invocation(workload, root), workload.timeoutSeconds);
+    let result: RunResult;
+    try {
+      result = await runTimed(checked.tool.invocation(workload, root), workload.timeoutSeconds);
+    } catch (error) {
+      cells[name].error = (error as Error).message;
+      return undefined;
+    }
     spentMs[name] = (spentMs[name] ?? 0) + result.ms;
     if (result.status !== 0 || result.timedOut) {
       cells[name].error = describeFailure(result, workload.timeoutSeconds);
@@ -235,7 +241,11 @@ async function main(): Promise<void> {
     process.exit(143);
   });
   try {
-    const tools = allTools(path.join(workFolder, 'bundles'), path.join(workFolder, 'state')).filter(
+    const tools = allTools(
+      path.join(workFolder, 'bundles'),
+      path.join(workFolder, 'state'),
+      path.join(workFolder, 'bin'),
+    ).filter(
       (tool) =>
         tool.name === 'native' || options.tools === undefined || options.tools.has(tool.name),
     );

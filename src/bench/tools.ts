@@ -95,19 +95,32 @@ function proot(): Tool {
   };
 }
 
-function noah(): Tool {
+/**
+ * noah runs a copy of the translator taken when the bench starts, so a rebuild of build/Release
+ * during the run (other work on the same checkout) cannot change or remove it mid-run.
+ */
+function noah(copyFolder: string): Tool {
+  const translator = path.join(copyFolder, 'noah-translator');
   return {
     name: 'noah',
     debianPackage: '',
     version: () => {
-      const translator = translatorPath();
-      if (!fs.existsSync(translator)) {
-        throw new Error(`${translator} not found: run "npm install" to build it`);
+      const built = translatorPath();
+      if (!fs.existsSync(built)) {
+        throw new Error(`${built} not found: run "npm install" to build it`);
       }
-      return `noah-translator (${path.relative(process.cwd(), translator)})`;
+      fs.mkdirSync(copyFolder, { recursive: true });
+      fs.copyFileSync(built, translator);
+      fs.chmodSync(translator, 0o755);
+      const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], {
+        cwd: path.dirname(built),
+        encoding: 'utf8',
+      });
+      const head = commit.status === 0 ? `, checkout at ${commit.stdout.trim()}` : '';
+      return `noah-translator (copy of ${built} taken at the start${head})`;
     },
     invocation: (workload, root) => ({
-      command: translatorPath(),
+      command: translator,
       args: [
         '--root',
         root,
@@ -267,7 +280,7 @@ function runsc(bundles: Bundles, stateFolder: string, platform: string): Tool {
 }
 
 /** Returns every tool, native first, with one runsc entry for each gVisor platform. */
-export function allTools(bundleFolder: string, stateFolder: string): Tool[] {
+export function allTools(bundleFolder: string, stateFolder: string, copyFolder: string): Tool[] {
   const bundles = new Bundles(bundleFolder);
   return [
     nativeChroot(),
@@ -277,7 +290,7 @@ export function allTools(bundleFolder: string, stateFolder: string): Tool[] {
     runsc(bundles, stateFolder, 'ptrace'),
     runsc(bundles, stateFolder, 'kvm'),
     proot(),
-    noah(),
+    noah(copyFolder),
   ];
 }
 
