@@ -119,7 +119,7 @@ class Thread {
   // Set by a handler that loaded every register itself (execve, rt_sigreturn).
   bool registers_replaced = false;
   // The `iretq` of the stub the vCPU last left through; returns go through it.
-  uint64_t resume_rip = 0;
+  uint64_t resume_rip;
   // Whether the return frame holds the program's rip, rsp and rflags: from resume_user until
   // the vCPU has run the program again.
   bool resume_frame_pending = false;

@@ -76,7 +76,8 @@ Thread::Thread(Process& process, int index)
     : process(process),
       cpu(process.page_tables, index),
       index(index),
-      tid(static_cast<pid_t>(gettid())) {
+      tid(static_cast<pid_t>(gettid())),
+      resume_rip(process.system.return_entry()) {
   attach_new_vcpu();
 }
 
@@ -94,7 +95,13 @@ void Thread::run() {
     if (stats::enabled) {
       stats::record_run(result < 0 ? 10 : vcpu->exit().exit_reason, stats::now_ns() - started);
     }
-    if (result == -EINTR || result == -EAGAIN) continue;
+    if (result == -EINTR || result == -EAGAIN) {
+      // A host signal interrupted KVM_RUN. If the vCPU got past the return stub's iretq and
+      // ran the program, the return frame is used up: the registers are the program's own.
+      if (resume_frame_pending && vcpu->regs().rip != resume_rip) resume_frame_pending = false;
+      vcpu->exit().immediate_exit = 0;
+      continue;
+    }
     if (result == -EFAULT) {
       // The guest reached memory the host cannot back (a bad physical address it set up).
       kill_process(process, SIGBUS);
@@ -157,7 +164,7 @@ void Thread::handle_exit() {
 void Thread::resume_user(uint64_t rip, uint64_t rsp, uint64_t rflags) {
   kvm_regs& regs = vcpu->regs();
   regs.rsp = cpu.write_return_frame(rip, rsp, (rflags & kReturnFlagsMask) | kFlagsReserved);
-  regs.rip = resume_rip != 0 ? resume_rip : process.system.return_entry();
+  regs.rip = resume_rip;
   resume_frame_pending = true;
   vcpu->mark_regs_dirty();
 }
