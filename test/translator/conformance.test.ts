@@ -23,6 +23,7 @@ const programs = [
   'signals',
   'threads',
   'robust',
+  'spawn',
 ];
 const linkings = ['static', 'dynamic'] as const;
 const installDir = '/opt/noah-tests';
@@ -187,6 +188,15 @@ for (const linking of linkings) {
         expect(translated.stdout).toBe('counter 40000 expected 40000\nfork ok\n');
         expect(translated.status).toBe(0);
       }
+    });
+
+    test('posix_spawn reports a missing program to its caller', () => {
+      const argv = [program('spawn', linking)];
+      const native = runNative(overlay.merged, argv);
+      const translated = runTranslated(overlay.merged, argv);
+      const expected = 'missing: No such file or directory\ntrue: success status 0\n';
+      expect(native.stdout).toBe(expected);
+      expect(translated.stdout).toBe(expected);
     });
 
     test('a robust mutex reports its owner death', () => {

@@ -500,6 +500,21 @@ int64_t AddressSpace::munmap(uint64_t address, uint64_t length) {
   return unmap_locked(address, length);
 }
 
+void AddressSpace::write_protect_private() {
+  std::unique_lock lock(mutex_);
+  for (const auto& [start, vma] : vmas_) {
+    if ((vma.prot & PROT_WRITE) && !(vma.flags & MAP_SHARED)) {
+      set_access(vma.start, vma.end, vma.prot & ~PROT_WRITE);
+    }
+  }
+}
+
+void AddressSpace::restore_page(uint64_t address) {
+  std::unique_lock lock(mutex_);
+  const Vma* vma = find_locked(address);
+  if (vma != nullptr) set_access(page_down(address), page_down(address) + kPageSize, vma->prot);
+}
+
 bool AddressSpace::check(uint64_t address, uint64_t length, int access) const {
   std::shared_lock lock(mutex_);
   return check_locked(address, length, access);

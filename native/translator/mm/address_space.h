@@ -81,6 +81,11 @@ class AddressSpace {
   // Unmaps every mapping, as execve does before loading the new program. The host ranges stay
   // the guest's.
   void clear();
+  // Makes every private writable page read-only in the page tables (the host memory stays
+  // writable), so the program's first write to each page faults and can be recorded.
+  void write_protect_private();
+  // Gives the page at `address` back the write access its vma has.
+  void restore_page(uint64_t address);
   uint64_t brk_start() const { return brk_start_; }
 
   // Whether every byte of [address, address+length) is mapped with `access` (kRead, kWrite).

@@ -185,6 +185,10 @@ int64_t fork_process(Thread& thread, const CloneRequest& request) {
     log::error("fork: %s", error.what());
     _exit(127);
   }
+  if (vfork && (request.flags & CLONE_VM)) {
+    process.vfork_tracking = true;
+    process.mm.write_protect_private();
+  }
   thread.vcpu->set_xsave(*xsave);
   thread.vcpu->set_msr(arch::kMsrFsBase,
                        (request.flags & CLONE_SETTLS) ? request.tls : state.fs_base);

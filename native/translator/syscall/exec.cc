@@ -85,12 +85,13 @@ int64_t sys_execveat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<uin
   result = loader::prepare(process, target, std::move(arguments), program);
   if (result < 0) return result;
 
-  // The point of no return: from here a failure kills the process, as on Linux.
+  // The point of no return: from here a failure kills the process, as on Linux. A vfork
+  // parent continues now, with the child's writes so far.
+  process.release_vfork_parent();
   process.mm.clear();
   loader::StartState start;
   if (loader::load(process, program, environment, start) < 0) kill_process(process, SIGSEGV);
   process.files.close_on_exec();
-  process.release_vfork_parent();
   reset_thread_state(thread);
   kvm_regs& regs = thread.vcpu->regs();
   regs = kvm_regs{};

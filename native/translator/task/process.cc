@@ -1,9 +1,12 @@
 #include "translator/task/process.h"
 
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <new>
 
 #include "translator/task/robust.h"
@@ -66,6 +69,21 @@ std::vector<Thread*> Process::live_thread_list() {
 }
 
 void Process::release_vfork_parent() {
+  if (vfork_tracking) {
+    // The parent waits for the pipe to close, so its memory is not in use meanwhile.
+    std::vector<iovec> pages;
+    for (uint64_t page : vfork_dirty_pages) {
+      pages.push_back(iovec{reinterpret_cast<void*>(page), mm::kPageSize});
+    }
+    for (size_t done = 0; done < pages.size(); done += IOV_MAX) {
+      size_t count = std::min<size_t>(IOV_MAX, pages.size() - done);
+      // NOTE: where the host forbids writing another process's memory (Yama's ptrace scope),
+      // the parent does not see the child's writes, as before this copy existed.
+      process_vm_writev(getppid(), &pages[done], count, &pages[done], count, 0);
+    }
+    vfork_tracking = false;
+    vfork_dirty_pages.clear();
+  }
   if (vfork_done_fd >= 0) {
     close(vfork_done_fd);
     vfork_done_fd = -1;
@@ -73,12 +91,14 @@ void Process::release_vfork_parent() {
 }
 
 void exit_process(Process& process, int status) {
+  process.release_vfork_parent();
   release_all_robust_futexes(process);
   stats::print();
   _exit(status & 0xff);
 }
 
 void kill_process(Process& process, int signal) {
+  process.release_vfork_parent();
   release_all_robust_futexes(process);
   stats::print();
   // No host core file: the guest's crash is not the translator's.

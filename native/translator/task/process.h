@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,11 @@ class Process {
   // The write end of a pipe the parent of a vfork child reads until it closes: at execve or
   // exit, when the parent may go on. -1 when this process is no vfork child.
   int vfork_done_fd = -1;
+  // In a vfork child: the pages the program wrote, which go back to the parent's memory when
+  // the child execs or exits, as if the two shared it (CLONE_VM). posix_spawn reports an exec
+  // error to its caller through such a write.
+  bool vfork_tracking = false;
+  std::set<uint64_t> vfork_dirty_pages;
   // Threads created by clone(CLONE_THREAD); the first thread lives in main(). Guarded by
   // threads_mutex.
   std::mutex threads_mutex;

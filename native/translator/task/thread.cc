@@ -203,6 +203,13 @@ void Thread::handle_exception(int vector) {
     // mapping changed. Changing the host protection of the page makes KVM drop it; retry once.
     std::optional<mm::Vma> vma = process.mm.find(address);
     bool write = frame.error_code & 2, fetch = frame.error_code & 16;
+    if (process.vfork_tracking && write && vma.has_value() && (vma->prot & PROT_WRITE)) {
+      // A vfork child's first write to a page: note it for the parent and let it through.
+      process.vfork_dirty_pages.insert(mm::page_down(address));
+      process.mm.restore_page(address);
+      resume_user(frame.rip, frame.rsp, frame.rflags);
+      return;
+    }
     bool allowed = vma.has_value() && (vma->prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) &&
                    (!write || (vma->prot & PROT_WRITE)) && (!fetch || (vma->prot & PROT_EXEC));
     if (allowed && !(last_fault_address == address && last_fault_rip == frame.rip)) {
