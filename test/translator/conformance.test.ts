@@ -24,6 +24,7 @@ const programs = [
   'threads',
   'robust',
   'spawn',
+  'execthreads',
 ];
 const linkings = ['static', 'dynamic'] as const;
 const installDir = '/opt/noah-tests';
@@ -197,6 +198,14 @@ for (const linking of linkings) {
       const expected = 'missing: No such file or directory\ntrue: success status 0\n';
       expect(native.stdout).toBe(expected);
       expect(translated.stdout).toBe(expected);
+    });
+
+    test('execve ends the other threads', () => {
+      const translated = runTranslated(overlay.merged, [program('execthreads', linking)], {
+        timeoutMs: 30000,
+      });
+      expect(translated.stdout).toBe("exec'd with arg\n");
+      expect(translated.status).toBe(0);
     });
 
     test('a robust mutex reports its owner death', () => {

@@ -30,6 +30,7 @@ const scripts = [
   'gunzip --version | head -1',
   'missing-command; echo "status $?"',
   'exec ls /usr/share/common-licenses',
+  'timeout 1 sleep 5; echo "timeout status $?"',
 ];
 
 describeRoot('shell scripts compared with chroot', () => {

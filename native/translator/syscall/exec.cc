@@ -1,6 +1,7 @@
 // execve and execveat: the new program replaces the old one inside the same host process and
 // VM, as Linux replaces a process image.
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -58,6 +59,18 @@ int resolve_target(Thread& thread, DirFd dirfd, const std::string& path, uint64_
   return 0;
 }
 
+// Asks every other thread to end and waits until they have; a thread blocked in a host call is
+// interrupted by the request.
+void end_other_threads(Thread& thread) {
+  Process& process = thread.process;
+  for (Thread* other : process.live_thread_list()) {
+    if (other != &thread) signals::request_end(process.pid, other->tid);
+  }
+  for (int waited = 0; process.live_threads.load() > 1 && waited < 5000; waited++) {
+    usleep(1000);
+  }
+}
+
 }  // namespace
 
 int64_t sys_execve(Thread& thread, GuestString path, GuestPtr<uint64_t> argv,
@@ -79,11 +92,17 @@ int64_t sys_execveat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<uin
   std::string target;
   result = resolve_target(thread, dirfd, value, flags.value, target);
   if (result < 0) return result;
+  // /proc/self/exe is synthesized; re-executing it runs the current program again.
+  std::string self = "/proc/" + std::to_string(thread.process.pid) + "/exe";
+  if (target == "/proc/self/exe" || target == self) target = thread.process.exe;
 
   Process& process = thread.process;
   loader::Program program;
   result = loader::prepare(process, target, std::move(arguments), program);
   if (result < 0) return result;
+
+  // The other threads end first, as Linux's execve ends them.
+  end_other_threads(thread);
 
   // The point of no return: from here a failure kills the process, as on Linux. A vfork
   // parent continues now, with the child's writes so far.

@@ -237,8 +237,8 @@ struct Table {
     add<sys_waitid>(247, kFull);
     add<sys_clone3>(435, kPartial, "CLONE_VM without CLONE_THREAD gives a copy of memory");
     add<sys_futex>(202, kPartial, "waits are not yet interrupted by guest signals");
-    add<sys_execve>(59, kPartial, "other threads are not ended yet");
-    add<sys_execveat>(322, kPartial, "other threads are not ended yet");
+    add<sys_execve>(59, kFull);
+    add<sys_execveat>(322, kFull);
     add<sys_openat2>(437, kFull);
     add<sys_faccessat2>(439, kFull);
     add<sys_fchmodat2>(452, kFull);

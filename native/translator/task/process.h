@@ -103,6 +103,8 @@ class Thread {
 
   // Creates this thread's vCPU in the process's current VM and puts it in user mode.
   void attach_new_vcpu();
+  // Ends this host thread because another thread calls execve.
+  [[noreturn]] void end_thread();
 
   // Runs the guest until the process exits; never returns.
   [[noreturn]] void run();

@@ -1,6 +1,7 @@
 #include "translator/task/signal.h"
 
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -25,7 +26,8 @@ bool synchronous(int signal) {
 
 bool mirrored(int signal) {
   return signal != SIGKILL && signal != SIGSTOP && !synchronous(signal) && signal != 32 &&
-         signal != 33;  // glibc reserves 32 and 33 for its own threads in the translator
+         signal != 33 &&  // glibc reserves 32 and 33 for its own threads in the translator
+         signal != kEndThreadSignal;
 }
 
 // Caught signals waiting for delivery: one slot per signal, filled by the host handler. They
@@ -38,6 +40,12 @@ struct Slot {
 thread_local Slot slots[kMaxSignal + 1];
 thread_local std::atomic<uint64_t> caught{0};
 thread_local kvm_run* kick_target = nullptr;
+thread_local volatile sig_atomic_t end_flag = 0;
+
+void on_end_thread(int) {
+  end_flag = 1;
+  if (kick_target != nullptr) kick_target->immediate_exit = 1;
+}
 
 void on_host_signal(int signal, siginfo_t* info, void*) {
   slots[signal].info = *info;
@@ -215,11 +223,23 @@ void start(Thread& thread) {
       process.signal_actions[signal].handler = 1;  // ignored signals stay ignored across exec
     }
   }
+  struct sigaction end {};
+  end.sa_handler = on_end_thread;
+  sigemptyset(&end.sa_mask);
+  sigaction(kEndThreadSignal, &end, nullptr);
   retarget(thread);
 }
 
 void retarget(Thread& thread) {
   kick_target = &thread.vcpu->exit();
+}
+
+void request_end(pid_t process, pid_t tid) {
+  ::syscall(SYS_tgkill, process, tid, kEndThreadSignal);
+}
+
+bool end_requested() {
+  return end_flag != 0;
 }
 
 void apply_action(int signal, const SignalAction& action) {

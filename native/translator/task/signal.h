@@ -50,4 +50,12 @@ bool first_pending_restarts(Thread& thread);
 // rt_sigreturn: restores the state saved in the frame at the guest's stack.
 int64_t sigreturn(Thread& thread);
 
+// The host signal the translator uses to end a thread when another thread calls execve; the
+// guest cannot use it (NOTE: Linux programs may use it as SIGRTMAX).
+constexpr int kEndThreadSignal = 64;
+// Asks the thread with host id `tid` to end at its next return to the translator.
+void request_end(pid_t process, pid_t tid);
+// Whether this thread was asked to end.
+bool end_requested();
+
 }  // namespace noah::signals

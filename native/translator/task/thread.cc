@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -89,6 +90,7 @@ void Thread::attach_new_vcpu() {
 
 void Thread::run() {
   for (;;) {
+    if (signals::end_requested()) end_thread();
     if (signals::pending()) signals::deliver_pending(*this);
     uint64_t started = stats::enabled ? stats::now_ns() : 0;
     int result = vcpu->run();
@@ -159,6 +161,12 @@ void Thread::handle_exit() {
                  static_cast<unsigned long long>(vcpu->regs().rip));
       kill_process(process, SIGSEGV);
   }
+}
+
+void Thread::end_thread() {
+  process.live_threads.fetch_sub(1);
+  exited = true;
+  pthread_exit(nullptr);
 }
 
 void Thread::resume_user(uint64_t rip, uint64_t rsp, uint64_t rflags) {
