@@ -47,7 +47,7 @@ struct Vma {
   std::string name;  // guest path of the file, or "[heap]", "[stack]"
 };
 
-// Where a new mapping's contents come from.
+// The source of a new mapping's contents: a host file and offset, or anonymous memory.
 struct MapSource {
   int host_fd = -1;  // -1 for anonymous memory
   uint64_t offset = 0;
@@ -89,7 +89,7 @@ class AddressSpace {
   uint64_t brk_start() const { return brk_start_; }
 
   // Whether every byte of [address, address+length) is mapped with `access` (kRead, kWrite).
-  // A zero length is always valid. The answer may be stale by the time it is used: pass the
+  // A zero length is always valid. The result may be stale by the time it is used: pass the
   // pointer to host calls, which fail with EFAULT on memory unmapped since. To read or write
   // guest memory in the translator itself, hold mutex() shared around check_locked and the
   // access, as syscall/guest.h does.

@@ -12,9 +12,9 @@ namespace {
 
 constexpr uint64_t kPresent = 1ull << 0;
 constexpr uint64_t kWritable = 1ull << 1;
-// Every page is a user page, the system structures too: PVM checks the CPL 0 stubs' accesses
-// as user accesses. The guest may therefore write its own GDT, TSS and stacks; that changes
-// only its own VM, and the host treats whatever it reads there as untrusted.
+// Every page is a user page, the system structures too, because PVM checks the CPL 0 stubs'
+// accesses as user accesses. The guest may therefore write its own GDT, TSS and stacks. That
+// changes only its own VM, and the host treats whatever it reads there as untrusted.
 constexpr uint64_t kUser = 1ull << 2;
 constexpr uint64_t kAccessed = 1ull << 5;
 constexpr uint64_t kDirty = 1ull << 6;

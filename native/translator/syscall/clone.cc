@@ -43,7 +43,7 @@ struct ForkedState {
   uint64_t gs_base;
 };
 
-// What a new thread needs from its creator to start.
+// The state a new thread starts from, handed over by the thread that creates it.
 struct ThreadStart {
   Thread* thread;
   CloneRequest request;
@@ -221,7 +221,7 @@ int64_t sys_clone3(Thread& thread, GuestPtr<void> arguments, uint64_t size) {
                        std::min<uint64_t>(size, sizeof values))) {
     return -EFAULT;
   }
-  // clone3 gives the stack's lowest address and its size; the child starts at its top.
+  // clone3 gives the stack's lowest address and its size. The child starts at its top.
   uint64_t stack = values.stack != 0 ? values.stack + values.stack_size : 0;
   CloneRequest request{values.flags | (values.exit_signal & 0xff), stack, values.parent_tid,
                        values.child_tid, values.tls};

@@ -93,8 +93,8 @@ constexpr uint64_t kRedZone = 128;
 constexpr uint64_t kRestorableFlags = 0x254dd5 | 0x10000;
 constexpr uint64_t kHandlerClearedFlags = 0x100 | 0x400 | 0x10000;  // TF DF RF
 
-// The program's registers as it left user mode: once the host prepared its return, the resume
-// frame holds rip, rsp and rflags.
+// The program's registers as it left user mode. Once the host prepared its return, the resume
+// frame contains rip, rsp and rflags.
 kvm_regs user_registers(Thread& thread) {
   kvm_regs regs = thread.vcpu->regs();
   if (thread.resume_frame_pending) {

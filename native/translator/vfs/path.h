@@ -30,7 +30,7 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-// Where a relative guest path starts: a directory's host descriptor and its guest path.
+// The start of a relative guest path: a directory's host descriptor and its guest path.
 struct Base {
   int host_fd;
   const std::string& guest_path;
