@@ -14,8 +14,8 @@ export interface Tally {
  * The counters of every process of one run, summed.
  *
  * NOTE: the translator's counters in a forked child start from its parent's values at the fork
- * (checked with a shell loop of /bin/true), so sums over processes count the parent's work
- * before each fork once more; only the busiest process's own figures are exact.
+ * (seen in a shell loop of /bin/true). Sums over processes therefore count a parent's work
+ * before each fork again, and a child's own figures include its parent's calls before the fork.
  */
 export interface Counters {
   processes: number;
@@ -92,6 +92,34 @@ export function topByTime(table: Record<string, Tally>, limit: number): [string,
   return Object.entries(table)
     .sort((a, b) => b[1].ms - a[1].ms)
     .slice(0, limit);
+}
+
+/**
+ * Returns one sentence on where the busiest process's time went: VM exits (KVM_RUN) or the
+ * system call handlers, with the mean KVM_RUN time per exit or the costliest call.
+ */
+export function explainCounters(counters: Counters): string | undefined {
+  const busiest = counters.busiest;
+  if (busiest === undefined || busiest.kvmRunMs + busiest.handlerMs <= 0) return undefined;
+  const guestShare = (100 * busiest.kvmRunMs) / (busiest.kvmRunMs + busiest.handlerMs);
+  if (guestShare >= 50) {
+    const exits = Object.values(counters.exits).reduce(
+      (sum, tally) => ({ count: sum.count + tally.count, ms: sum.ms + tally.ms }),
+      { count: 0, ms: 0 },
+    );
+    const perExit = exits.count > 0 ? (1000 * exits.ms) / exits.count : 0;
+    return (
+      `${guestShare.toFixed(0)}% of the busiest process's time is in KVM_RUN, which is the ` +
+      `guest's own work plus one VM exit and entry per system call (${perExit.toFixed(0)} us ` +
+      `of KVM_RUN per exit on average)`
+    );
+  }
+  const [name, tally] = topByTime(counters.syscalls, 1)[0] ?? ['none', { count: 0, ms: 0 }];
+  return (
+    `${(100 - guestShare).toFixed(0)}% of the busiest process's time is in system call ` +
+    `handlers; the costliest call over all processes is ${name} (${tally.count} calls, ` +
+    `${tally.ms.toFixed(0)} ms, blocking waits included)`
+  );
 }
 
 /** Formats counters as lines of text, for the terminal and the Markdown report alike. */

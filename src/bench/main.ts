@@ -6,6 +6,7 @@
  *
  * Needs root: chroot, overlay mounts and the OCI runtimes run as root.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -83,6 +84,16 @@ function parseOptions(): Options {
     json: path.resolve(values.json ?? 'bench-results.json'),
     markdown: values.markdown === undefined ? undefined : path.resolve(values.markdown),
   };
+}
+
+/** Formats a Markdown file with the project's Prettier, as `npm run lint` checks it. */
+function formatMarkdown(file: string): void {
+  const prettier = path.join(repoRoot, 'node_modules', '.bin', 'prettier');
+  const result = spawnSync(prettier, ['--write', file], { encoding: 'utf8' });
+  if (result.status !== 0) {
+    const reason = result.error?.message ?? result.stderr.trim();
+    console.error(`warning: prettier --write ${file} failed (${reason}); run npm run format`);
+  }
 }
 
 function describeMachine(): Machine {
@@ -302,6 +313,7 @@ async function main(): Promise<void> {
     console.log(`\nwrote ${options.json}`);
     if (options.markdown !== undefined) {
       fs.writeFileSync(options.markdown, markdownReport(report, report.command));
+      formatMarkdown(options.markdown);
       console.log(`wrote ${options.markdown}`);
     }
   } finally {

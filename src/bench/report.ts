@@ -1,5 +1,5 @@
 /** The results of one bench run, and their rendering as terminal tables, JSON and Markdown. */
-import { Counters, formatCounters } from './counters';
+import { Counters, explainCounters, formatCounters } from './counters';
 import { Summary } from './statistics';
 
 /** The measurement of one tool on one workload: a summary, or the error that prevented it. */
@@ -160,7 +160,8 @@ function furthestFromNative(results: BenchResults, count: number): string[] {
         `(${formatValue(noah.summary!.median)} against ${formatValue(native.median)} ${workload.unit})`,
     );
     if (workload.counters !== undefined) {
-      lines.push(...formatCounters(workload.counters).map((line) => `  ${line}`));
+      const explanation = explainCounters(workload.counters);
+      if (explanation !== undefined) lines.push(`  ${explanation}.`);
     }
   }
   for (const workload of results.workloads) {
@@ -226,7 +227,8 @@ export function markdownReport(results: BenchResults, reproduce: string): string
       'has every sample)' +
       `${results.quick ? '; quick mode, with shorter loops' : ''}`,
     `- duration of the whole bench run: ${(results.durationSeconds / 60).toFixed(1)} min`,
-    `- reproduce (as root, after \`npm install\`): \`${reproduce}\``,
+    `- reproduce as root, after \`npm install\` and \`apt-get install -y runc crun runsc proot ` +
+      `mmdebstrap gcc\`: \`${reproduce}\` (\`--quick\` takes a few minutes)`,
     '',
     '## Ratio to native',
     '',
