@@ -1,8 +1,8 @@
 // noah-translator: runs one Linux x86-64 program in a KVM guest with no kernel, carrying out
 // its system calls in this host process.
 //
-//   noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--trace] [--stats]
-//                   -- PROGRAM [ARG...]
+//   noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--read-only] [--trace]
+//                   [--stats] -- PROGRAM [ARG...]
 //
 // --trace prints each system call as strace does; --stats (or NOAH_STATS=1) prints counters of
 // system calls and VM exits when the process ends.
@@ -40,6 +40,7 @@ struct CommandLine {
   std::string cwd = "/";
   std::vector<std::string> env;
   std::vector<std::string> argv;
+  bool read_only = false;
   noah::Options options;
 };
 
@@ -72,6 +73,8 @@ CommandLine parse(int argc, char** argv) {
       line.env.push_back(value());
     } else if (arg == "--trace") {
       line.options.trace = true;
+    } else if (arg == "--read-only") {
+      line.read_only = true;
     } else if (arg == "--stats") {
       noah::stats::enabled = true;
     } else {
@@ -137,6 +140,7 @@ int main(int argc, char** argv) {
   umask(0);
   try {
     noah::Process process(line.root, line.options);
+    process.fs.read_only = line.read_only;
     setup_stdio(process);
     std::string cwd_error;
     int cwd =

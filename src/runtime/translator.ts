@@ -11,6 +11,7 @@ export interface TranslatorLaunch {
   env: string[]; // NAME=VALUE, the guest's whole environment
   cwd: string; // guest path
   trace?: boolean;
+  readOnly?: boolean; // every change to a file under the root fails with EROFS
 }
 
 /** Builds the translator's command line for `launch`. */
@@ -18,6 +19,7 @@ export function translatorArgs(launch: TranslatorLaunch): string[] {
   const args = ['--root', launch.rootfs, '--cwd', launch.cwd];
   for (const entry of launch.env) args.push('--env', entry);
   if (launch.trace) args.push('--trace');
+  if (launch.readOnly) args.push('--read-only');
   args.push('--', ...launch.argv);
   return args;
 }

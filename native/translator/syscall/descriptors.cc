@@ -252,6 +252,7 @@ int64_t sys_sync(Thread&) {
 }
 
 int64_t sys_ftruncate(Thread& thread, int fd, int64_t length) {
+  if (thread.process.fs.read_only) return -EROFS;
   int host = host_fd(thread, fd);
   return host < 0 ? host : host_result(::ftruncate(host, length));
 }
@@ -287,11 +288,13 @@ int64_t sys_fstatfs(Thread& thread, int fd, GuestPtr<void> statfs) {
 }
 
 int64_t sys_fchmod(Thread& thread, int fd, unsigned mode) {
+  if (thread.process.fs.read_only) return -EROFS;
   int host = host_fd(thread, fd);
   return host < 0 ? host : host_result(::fchmod(host, mode));
 }
 
 int64_t sys_fchown(Thread& thread, int fd, int uid, int gid) {
+  if (thread.process.fs.read_only) return -EROFS;
   int host = host_fd(thread, fd);
   return host < 0 ? host : host_result(::fchown(host, uid, gid));
 }

@@ -33,6 +33,16 @@ int64_t host_result(long result) {
   return result < 0 ? -errno : result;
 }
 
+// Whether the root is read-only, so calls that change files fail with EROFS.
+bool read_only(Thread& thread) {
+  return thread.process.fs.read_only;
+}
+
+bool opens_for_writing(int flags) {
+  return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) ||
+         (flags & O_TMPFILE) == O_TMPFILE;
+}
+
 std::string proc_fd_path(int host) {
   char path[64];
   snprintf(path, sizeof path, "/proc/self/fd/%d", host);
@@ -131,6 +141,7 @@ int open_path(Thread& thread, DirFd dirfd, const std::string& path, int flags, m
     }
   }
   vfs::Filesystem& fs = thread.process.fs;
+  if (fs.read_only && opens_for_writing(flags)) return -EROFS;
   int fd = fs.open(base, path, flags & kValidOpenFlags, mode & ~fs.umask);
   if (fd >= 0 && opened_path != nullptr) {
     *opened_path = fs.guest_path(fd);
@@ -293,6 +304,7 @@ int64_t sys_mkdir(Thread& thread, GuestString path, unsigned mode) {
 }
 
 int64_t sys_mkdirat(Thread& thread, DirFd dirfd, GuestString path, unsigned mode) {
+  if (read_only(thread)) return -EROFS;
   vfs::UniqueFd dir;
   std::string name;
   int result = parent_from_args(thread, dirfd, path, dir, name);
@@ -305,6 +317,7 @@ int64_t sys_mknod(Thread& thread, GuestString path, unsigned mode, uint64_t devi
 }
 
 int64_t sys_mknodat(Thread& thread, DirFd dirfd, GuestString path, unsigned mode, uint64_t device) {
+  if (read_only(thread)) return -EROFS;
   vfs::UniqueFd dir;
   std::string name;
   int result = parent_from_args(thread, dirfd, path, dir, name);
@@ -322,6 +335,7 @@ int64_t sys_unlink(Thread& thread, GuestString path) {
 }
 
 int64_t sys_unlinkat(Thread& thread, DirFd dirfd, GuestString path, Flags flags) {
+  if (read_only(thread)) return -EROFS;
   if (flags.value & ~uint64_t{AT_REMOVEDIR}) return -EINVAL;
   vfs::UniqueFd dir;
   std::string name;
@@ -346,6 +360,7 @@ int64_t sys_renameat(Thread& thread, DirFd from_dir, GuestString from, DirFd to_
 
 int64_t sys_renameat2(Thread& thread, DirFd from_dir, GuestString from, DirFd to_dir,
                       GuestString to, Flags flags) {
+  if (read_only(thread)) return -EROFS;
   vfs::UniqueFd old_dir, new_dir;
   std::string old_name, new_name;
   int result = parent_from_args(thread, from_dir, from, old_dir, old_name);
@@ -362,6 +377,7 @@ int64_t sys_link(Thread& thread, GuestString from, GuestString to) {
 
 int64_t sys_linkat(Thread& thread, DirFd from_dir, GuestString from, DirFd to_dir, GuestString to,
                    Flags flags) {
+  if (read_only(thread)) return -EROFS;
   if (flags.value & ~uint64_t{AT_SYMLINK_FOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   vfs::UniqueFd new_dir;
   std::string new_name;
@@ -392,6 +408,7 @@ int64_t sys_symlink(Thread& thread, GuestString target, GuestString path) {
 }
 
 int64_t sys_symlinkat(Thread& thread, GuestString target, DirFd dirfd, GuestString path) {
+  if (read_only(thread)) return -EROFS;
   std::string value;
   int result = read_path(thread, target, value);
   if (result < 0) return result;
@@ -411,6 +428,7 @@ int64_t sys_fchmodat(Thread& thread, DirFd dirfd, GuestString path, unsigned mod
 }
 
 int64_t sys_fchmodat2(Thread& thread, DirFd dirfd, GuestString path, unsigned mode, Flags flags) {
+  if (read_only(thread)) return -EROFS;
   if (flags.value & ~uint64_t{AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   vfs::UniqueFd fd;
   int result = target_from_args(thread, dirfd, path, flags.value, fd);
@@ -431,6 +449,7 @@ int64_t sys_lchown(Thread& thread, GuestString path, int uid, int gid) {
 }
 
 int64_t sys_fchownat(Thread& thread, DirFd dirfd, GuestString path, int uid, int gid, Flags flags) {
+  if (read_only(thread)) return -EROFS;
   if (flags.value & ~uint64_t{AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   vfs::UniqueFd fd;
   int result = target_from_args(thread, dirfd, path, flags.value, fd);
@@ -439,6 +458,7 @@ int64_t sys_fchownat(Thread& thread, DirFd dirfd, GuestString path, int uid, int
 }
 
 int64_t sys_truncate(Thread& thread, GuestString path, int64_t length) {
+  if (read_only(thread)) return -EROFS;
   vfs::UniqueFd fd;
   int result = target_from_args(thread, DirFd{AT_FDCWD}, path, 0, fd);
   if (result < 0) return result;
@@ -451,6 +471,7 @@ int64_t sys_truncate(Thread& thread, GuestString path, int64_t length) {
 
 int64_t sys_utimensat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<void> times,
                       Flags flags) {
+  if (read_only(thread)) return -EROFS;
   if (flags.value & ~uint64_t{AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   timespec values[2];
   timespec* pointer = nullptr;
@@ -585,6 +606,7 @@ int64_t get_xattr(Thread& thread, GuestString path, GuestString name, GuestPtr<v
 
 int64_t set_xattr(Thread& thread, GuestString path, GuestString name, GuestPtr<void> value,
                   uint64_t size, Flags flags, bool follow) {
+  if (read_only(thread)) return -EROFS;
   std::string key;
   int result = read_xattr_name(thread, name, key);
   if (result < 0) return result;
@@ -609,6 +631,7 @@ int64_t list_xattr(Thread& thread, GuestString path, GuestPtr<void> list, uint64
 }
 
 int64_t remove_xattr(Thread& thread, GuestString path, GuestString name, bool follow) {
+  if (read_only(thread)) return -EROFS;
   std::string key;
   int result = read_xattr_name(thread, name, key);
   if (result < 0) return result;

@@ -68,6 +68,9 @@ class Filesystem {
   void reset_lock_after_fork() { new (&cwd_mutex_) std::mutex(); }
 
   mode_t umask = 022;
+  // A read-only root (docker run --read-only): every change to a file under it fails with
+  // EROFS. Synthesized files such as /dev/null stay writable.
+  bool read_only = false;
 
  private:
   int open_from_root(const std::string& absolute, int flags, mode_t mode) const;
