@@ -108,7 +108,8 @@ export function runTimed(invocation: Invocation, timeoutSeconds: number): Promis
 export function describeFailure(result: RunResult, timeoutSeconds: number): string {
   const lines = result.stderr
     .split('\n')
-    .map((line) => line.trim())
+    // Drop the glog prefix (severity, date, time, thread, file:line) that runsc puts on its lines.
+    .map((line) => line.replace(/^[IWEF]\d{4} [\d:.]+\s+\d+ \S+\] /, '').trim())
     .filter((line) => line !== '' && !line.startsWith('noah: stats'));
   const tail = lines.slice(-3).join(' | ');
   let outcome: string;
