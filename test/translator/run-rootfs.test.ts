@@ -88,7 +88,7 @@ describeKvm('noah run --rootfs', () => {
   test('exits 125 for a missing root directory', () => {
     const result = runNoah(['run', '--rootfs', '/no/such/root', 'true']);
     expect(result.status).toBe(125);
-    expect(result.stderr).toContain('--rootfs /no/such/root: not a directory');
+    expect(result.stderr).toContain('--rootfs /no/such/root: no such file or directory');
   });
 
   test('--trace prints each system call', () => {

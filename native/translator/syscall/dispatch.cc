@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -105,8 +106,12 @@ void trace_result(std::string call, int64_t result) {
   log::info("%s", call.c_str());
 }
 
-// Logs each unimplemented system call once per name.
-void report_unimplemented(uint64_t number) {
+// Logs each unimplemented system call once per name, with --trace or NOAH_DEBUG=1 only: the
+// program's stderr is its own, and many programs probe for calls Linux may lack.
+void report_unimplemented(uint64_t number, bool trace) {
+  static const bool debug =
+      getenv("NOAH_DEBUG") != nullptr && std::string(getenv("NOAH_DEBUG")) == "1";
+  if (!trace && !debug) return;
   static std::mutex mutex;
   static std::set<uint64_t> reported;
   std::lock_guard lock(mutex);
@@ -125,7 +130,8 @@ int64_t dispatch(Thread& thread, uint64_t number, const uint64_t args[6]) {
   if (trace) call = format_call(thread, number, entry, args);
   int64_t result;
   if (entry == nullptr || entry->handler == nullptr) {
-    if (entry == nullptr || entry->support == Support::kMissing) report_unimplemented(number);
+    if (entry == nullptr || entry->support == Support::kMissing)
+      report_unimplemented(number, trace);
     result = -ENOSYS;
   } else {
     // exit and exit_group never return, so their line is written first.

@@ -122,19 +122,17 @@ int Filesystem::parent(const Base& base, const std::string& path, UniqueFd& dir,
     return 0;
   }
   size_t slash = path.rfind('/', end);
-  name = path.substr(slash == std::string::npos ? 0 : slash + 1,
-                     end - (slash == std::string::npos ? 0 : slash + 1) + 1);
-  if (end + 1 < path.size()) {
-    // A trailing slash: the last component must be a directory; callers see it as "name/".
-    name += "/";
-  }
+  size_t name_start = slash == std::string::npos ? 0 : slash + 1;
+  name.assign(path, name_start, end - name_start + 1);
+  // A trailing slash: the last component must be a directory; callers see it as "name/".
+  if (end + 1 < path.size()) name.push_back('/');
   std::string directory;
   if (slash == std::string::npos) {
     directory = ".";
   } else if (slash == 0) {
     directory = "/";
   } else {
-    directory = path.substr(0, slash);
+    directory.assign(path, 0, slash);
   }
   int fd = open(base, directory, O_PATH | O_DIRECTORY, 0);
   if (fd < 0) return fd;

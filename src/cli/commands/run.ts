@@ -36,9 +36,9 @@ export const runCommand: Command = {
     const parsed = parseArgs(argv, this.options, true);
     const rootfs = optionValue(parsed, 'rootfs');
     if (rootfs === undefined) return runImage(parsed, io);
-    if (!fs.existsSync(rootfs) || !fs.statSync(rootfs).isDirectory()) {
+    if (!fs.existsSync(rootfs)) throw new CliError(`--rootfs ${rootfs}: no such file or directory`);
+    if (!fs.statSync(rootfs).isDirectory())
       throw new CliError(`--rootfs ${rootfs}: not a directory`);
-    }
     if (parsed.positionals.length === 0) {
       throw new UsageError('noah run --rootfs DIR needs a command to run');
     }
@@ -47,12 +47,23 @@ export const runCommand: Command = {
       rootfs,
       argv: parsed.positionals,
       env,
-      cwd: optionValue(parsed, 'workdir') ?? '/',
+      cwd: workdirOption(parsed) ?? '/',
       trace: optionFlag(parsed, 'trace') || process.env.NOAH_TRACE === '1',
       readOnly: optionFlag(parsed, 'read-only'),
     });
   },
 };
+
+/** The -w value, which Docker requires to be absolute. */
+function workdirOption(parsed: ParsedArgs): string | undefined {
+  const workdir = optionValue(parsed, 'workdir');
+  if (workdir !== undefined && !workdir.startsWith('/')) {
+    throw new UsageError(
+      `the working directory "${workdir}" is invalid: it must be an absolute path`,
+    );
+  }
+  return workdir;
+}
 
 /** Runs `action`, turning its CLI errors into exit status 125, as docker run reports them. */
 async function asNoahFailure<T>(action: () => Promise<T>): Promise<T> {
@@ -114,7 +125,7 @@ async function runImage(parsed: ParsedArgs, io: CommandIo): Promise<number> {
     rootfs,
     argv,
     env,
-    cwd: optionValue(parsed, 'workdir') ?? config.workingDir,
+    cwd: workdirOption(parsed) ?? config.workingDir,
     trace: optionFlag(parsed, 'trace') || process.env.NOAH_TRACE === '1',
     readOnly: true,
   });
@@ -122,10 +133,15 @@ async function runImage(parsed: ParsedArgs, io: CommandIo): Promise<number> {
 
 /**
  * Builds the container's environment: the image's Env, then `-e` values, where `NAME=VALUE`
- * sets and a bare `NAME` copies the host's value when there is one. PATH defaults to Docker's.
+ * sets and a bare `NAME` copies the host's value when there is one. PATH and HOME default to
+ * Docker's.
  */
 function parseEnv(values: string[], imageEnv: string[] = []): string[] {
-  const env = new Map<string, string>([['PATH', DEFAULT_PATH]]);
+  // Docker's defaults for a root user: HOME from the user's passwd entry, here root's.
+  const env = new Map<string, string>([
+    ['PATH', DEFAULT_PATH],
+    ['HOME', '/root'],
+  ]);
   for (const entry of imageEnv) {
     const eq = entry.indexOf('=');
     if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
