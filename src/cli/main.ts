@@ -85,7 +85,11 @@ export async function main(argv: string[], io: CommandIo = process): Promise<num
       io.stderr.write(`noah: ${error.message}\n`);
       return error.exitStatus;
     }
-    io.stderr.write(`noah: ${error instanceof Error ? (error.stack ?? error.message) : error}\n`);
+    // The stack helps only noah's developers, so it is printed with NOAH_DEBUG=1 alone.
+    const message = error instanceof Error ? error.message : String(error);
+    const stack =
+      error instanceof Error && process.env.NOAH_DEBUG === '1' ? error.stack : undefined;
+    io.stderr.write(`noah: ${message}\n${stack === undefined ? '' : stack + '\n'}`);
     return ExitStatus.noahFailed;
   }
 }

@@ -42,3 +42,10 @@ export class AuthenticationError extends RegistryError {}
 
 /** An image that cannot be removed because a container or another tag still uses it. */
 export class ConflictError extends ImageError {}
+
+/** A store directory that cannot be created or used, which is a failure of noah itself (125). */
+export class StoreError extends ImageError {
+  constructor(message: string) {
+    super(message, 125);
+  }
+}

@@ -28,7 +28,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Digest, digestHex, isDigest } from './digest';
-import { ImageError, NotFoundError } from './errors';
+import { ImageError, NotFoundError, StoreError } from './errors';
 import { Platform } from './manifest';
 
 /** One layer of a stored image. */
@@ -79,10 +79,22 @@ export class Store {
 
   /** Creates the folders and removes work left in tmp/ by processes that are gone. */
   async open(): Promise<this> {
-    for (const dir of [this.blobsDir, this.ingestDir, this.treeDir, this.imagesDir, this.tmpDir]) {
-      await fsp.mkdir(dir, { recursive: true });
+    try {
+      await createStoreRoot(this.root);
+      for (const dir of [
+        this.blobsDir,
+        this.ingestDir,
+        this.treeDir,
+        this.imagesDir,
+        this.tmpDir,
+      ]) {
+        await createFolders(dir);
+      }
+      await this.removeStaleTemporaries();
+    } catch (error) {
+      if (error instanceof ImageError) throw error;
+      throw new StoreError(`image store ${this.root}: ${systemErrorText(error)}`);
     }
-    await this.removeStaleTemporaries();
     return this;
   }
 
@@ -329,6 +341,72 @@ export class Store {
     }
     return freed;
   }
+}
+
+/** Kernel file systems where a store cannot live; Node's recursive mkdir hangs under /proc. */
+const PSEUDO_FILE_SYSTEMS = ['/proc', '/sys'];
+
+/**
+ * Creates the store's root folder one level at a time, after checking that the nearest
+ * existing ancestor is a folder outside /proc and /sys.
+ */
+async function createStoreRoot(root: string): Promise<void> {
+  const resolved = path.resolve(root);
+  const missing: string[] = [];
+  let existing = resolved;
+  for (;;) {
+    const stat = await fsp.stat(existing).catch((error: unknown) => {
+      if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return undefined;
+      throw error;
+    });
+    if (stat !== undefined) {
+      if (!stat.isDirectory()) {
+        throw new StoreError(
+          `image store ${root}: ${existing} is not a directory: set NOAH_HOME to a directory`,
+        );
+      }
+      break;
+    }
+    missing.unshift(existing);
+    const parent = path.dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  const real = await fsp.realpath(existing);
+  const pseudo = PSEUDO_FILE_SYSTEMS.find((top) => real === top || real.startsWith(top + '/'));
+  if (pseudo !== undefined) {
+    throw new StoreError(
+      `image store ${root}: ${pseudo} is a kernel file system: set NOAH_HOME to a directory on disk`,
+    );
+  }
+  for (const dir of missing) await createFolder(dir);
+}
+
+/** Creates `dir` and its missing parents one level at a time, unlike Node's recursive mkdir. */
+async function createFolders(dir: string): Promise<void> {
+  const parent = path.dirname(dir);
+  if (parent !== dir && !fs.existsSync(parent)) await createFolders(parent);
+  await createFolder(dir);
+}
+
+async function createFolder(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir);
+  } catch (error) {
+    if (isErrno(error, 'EEXIST') && (await fsp.stat(dir)).isDirectory()) return;
+    throw new StoreError(`cannot create directory ${dir}: ${systemErrorText(error)}`);
+  }
+}
+
+/** "permission denied (EACCES)" for a system error, the message for any other error. */
+export function systemErrorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  const syscall = (error as NodeJS.ErrnoException).syscall;
+  if (typeof code !== 'string' || typeof syscall !== 'string') return error.message;
+  // Node's message is "CODE: description, syscall 'path'", and only the description is kept.
+  const description = error.message.replace(/^[A-Z]+: /, '').replace(/, .*$/, '');
+  return `${description} (${code})`;
 }
 
 /** Opens the store at `root`, creating it when missing. */
