@@ -173,7 +173,9 @@ for (const linking of linkings) {
       const native = runNative(overlay.merged, argv);
       const translated = runTranslated(overlay.merged, argv, { timeoutMs: 60000 });
       const checks = ['siginfo', 'restart', 'eintr', 'altstack', 'fpu', 'sigsuspend', 'timers'];
-      const expected = [...checks, 'sigsegv', 'waitid'].map((name) => `${name} ok\n`).join('');
+      const expected = [...checks, 'sigsegv', 'pselect', 'waitid']
+        .map((name) => `${name} ok\n`)
+        .join('');
       expect(native.stdout).toBe(expected);
       expect(translated.stdout).toBe(expected);
       expect(translated.status).toBe(0);

@@ -1,6 +1,7 @@
 // poll, select and epoll. Guest descriptor numbers are translated to host descriptors for the
 // host's own poll; select is carried out with ppoll so host descriptors above FD_SETSIZE work.
 #include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 
@@ -10,13 +11,46 @@
 #include "translator/syscall/fd.h"
 #include "translator/syscall/guest.h"
 #include "translator/syscall/handlers.h"
+#include "translator/task/signal.h"
 
 namespace noah::syscall {
 namespace {
 
 constexpr uint64_t kMaxPollDescriptors = 1 << 20;
 
-int64_t poll_guest(Thread& thread, uint64_t fds, uint64_t count, const timespec* timeout) {
+// The signal mask a call such as ppoll or pselect6 waits with, in place of the thread's own:
+// the host waits with its translation, as the guest's call waits with the mask itself.
+struct WaitMask {
+  bool given = false;
+  uint64_t mask = 0;
+  sigset_t host;
+};
+
+int read_wait_mask(Thread& thread, uint64_t address, uint64_t size, WaitMask& out) {
+  if (address == 0) return 0;
+  if (size != 8) return -EINVAL;
+  if (!copy_from_guest(thread, &out.mask, address, 8)) return -EFAULT;
+  out.mask &= ~signals::kUnblockable;
+  out.given = true;
+  sigemptyset(&out.host);
+  for (int signal = 1; signal <= signals::kMaxSignal; signal++) {
+    if (out.mask & signals::bit(signal)) sigaddset(&out.host, signal);
+  }
+  return 0;
+}
+
+// After a wait with a temporary mask was interrupted, the handler runs with that mask and its
+// frame saves the thread's own, as Linux does for ppoll, pselect6 and epoll_pwait.
+int64_t finish_wait(Thread& thread, const WaitMask& wait, int64_t result) {
+  if (wait.given && result == -EINTR) {
+    thread.restore_mask_after_signal = thread.signal_mask;
+    thread.signal_mask = wait.mask;
+  }
+  return result;
+}
+
+int64_t poll_guest(Thread& thread, uint64_t fds, uint64_t count, const timespec* timeout,
+                   const WaitMask& wait = WaitMask{}) {
   if (count > kMaxPollDescriptors || count > static_cast<uint64_t>(thread.process.files.limit())) {
     return -EINVAL;
   }
@@ -35,8 +69,9 @@ int64_t poll_guest(Thread& thread, uint64_t fds, uint64_t count, const timespec*
   int ready = 0;
   // With a bad descriptor Linux returns at once, reporting POLLNVAL for it.
   timespec zero{0, 0};
-  int result = ::ppoll(host.data(), count, invalid > 0 ? &zero : timeout, nullptr);
-  if (result < 0) return -errno;
+  int result =
+      ::ppoll(host.data(), count, invalid > 0 ? &zero : timeout, wait.given ? &wait.host : nullptr);
+  if (result < 0) return finish_wait(thread, wait, -errno);
   for (uint64_t i = 0; i < count; i++) {
     guest[i].revents = host[i].revents;
     if (guest[i].fd >= 0 && host[i].fd < 0) guest[i].revents = POLLNVAL;
@@ -47,7 +82,8 @@ int64_t poll_guest(Thread& thread, uint64_t fds, uint64_t count, const timespec*
 }
 
 int64_t select_guest(Thread& thread, int count, uint64_t read_set, uint64_t write_set,
-                     uint64_t except_set, const timespec* timeout) {
+                     uint64_t except_set, const timespec* timeout,
+                     const WaitMask& wait = WaitMask{}) {
   if (count < 0 || count > thread.process.files.limit()) return -EINVAL;
   uint64_t bytes = (static_cast<uint64_t>(count) + 63) / 64 * 8;
   std::vector<uint64_t> sets[3];
@@ -73,8 +109,8 @@ int64_t select_guest(Thread& thread, int count, uint64_t read_set, uint64_t writ
     host.push_back(pollfd{h, events, 0});
     guest_numbers.push_back(fd);
   }
-  int result = ::ppoll(host.data(), host.size(), timeout, nullptr);
-  if (result < 0) return -errno;
+  int result = ::ppoll(host.data(), host.size(), timeout, wait.given ? &wait.host : nullptr);
+  if (result < 0) return finish_wait(thread, wait, -errno);
   for (auto& set : sets) std::fill(set.begin(), set.end(), 0);
   int ready = 0;
   for (size_t i = 0; i < host.size(); i++) {
@@ -105,13 +141,14 @@ int64_t sys_poll(Thread& thread, GuestPtr<void> fds, uint64_t count, int timeout
 
 int64_t sys_ppoll(Thread& thread, GuestPtr<void> fds, uint64_t count, GuestPtr<void> timeout,
                   GuestPtr<void> sigmask, uint64_t sigset_size) {
-  (void)sigmask;
-  (void)sigset_size;
+  WaitMask wait;
+  int result = read_wait_mask(thread, sigmask.address, sigset_size, wait);
+  if (result < 0) return result;
   timespec value;
   if (!timeout.null() && !copy_from_guest(thread, &value, timeout.address, sizeof value)) {
     return -EFAULT;
   }
-  return poll_guest(thread, fds.address, count, timeout.null() ? nullptr : &value);
+  return poll_guest(thread, fds.address, count, timeout.null() ? nullptr : &value, wait);
 }
 
 int64_t sys_select(Thread& thread, int count, GuestPtr<void> read_set, GuestPtr<void> write_set,
@@ -129,13 +166,20 @@ int64_t sys_select(Thread& thread, int count, GuestPtr<void> read_set, GuestPtr<
 
 int64_t sys_pselect6(Thread& thread, int count, GuestPtr<void> read_set, GuestPtr<void> write_set,
                      GuestPtr<void> except_set, GuestPtr<void> timeout, GuestPtr<void> sigmask) {
-  (void)sigmask;
+  // The sixth argument points to {const sigset_t* set; size_t size}.
+  WaitMask wait;
+  if (!sigmask.null()) {
+    uint64_t pair[2];
+    if (!copy_from_guest(thread, pair, sigmask.address, sizeof pair)) return -EFAULT;
+    int result = read_wait_mask(thread, pair[0], pair[1], wait);
+    if (result < 0) return result;
+  }
   timespec value;
   if (!timeout.null() && !copy_from_guest(thread, &value, timeout.address, sizeof value)) {
     return -EFAULT;
   }
   return select_guest(thread, count, read_set.address, write_set.address, except_set.address,
-                      timeout.null() ? nullptr : &value);
+                      timeout.null() ? nullptr : &value, wait);
 }
 
 int64_t sys_epoll_create(Thread& thread, int size) {
@@ -168,17 +212,18 @@ int64_t sys_epoll_wait(Thread& thread, int epfd, GuestPtr<void> events, int max,
 
 int64_t sys_epoll_pwait(Thread& thread, int epfd, GuestPtr<void> events, int max, int timeout_ms,
                         GuestPtr<void> sigmask, uint64_t sigset_size) {
-  (void)sigmask;
-  (void)sigset_size;
+  WaitMask wait;
+  int mask_result = read_wait_mask(thread, sigmask.address, sigset_size, wait);
+  if (mask_result < 0) return mask_result;
   int host_epoll = host_fd(thread, epfd);
   if (host_epoll < 0) return host_epoll;
   if (max <= 0 || max > 1 << 20) return -EINVAL;
   if (!thread.process.mm.check(events.address, max * sizeof(epoll_event), mm::kWrite)) {
     return -EFAULT;
   }
-  int result =
-      ::epoll_wait(host_epoll, reinterpret_cast<epoll_event*>(events.address), max, timeout_ms);
-  return result < 0 ? -errno : result;
+  int result = ::epoll_pwait(host_epoll, reinterpret_cast<epoll_event*>(events.address), max,
+                             timeout_ms, wait.given ? &wait.host : nullptr);
+  return result < 0 ? finish_wait(thread, wait, -errno) : result;
 }
 
 }  // namespace noah::syscall

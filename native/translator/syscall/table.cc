@@ -187,14 +187,14 @@ struct Table {
     add<sys_readlinkat>(267, kFull);
     add<sys_fchmodat>(268, kFull);
     add<sys_faccessat>(269, kFull);
-    add<sys_pselect6>(270, kPartial, "the signal mask is not applied");
-    add<sys_ppoll>(271, kPartial, "the signal mask is not applied");
+    add<sys_pselect6>(270, kPartial, "the timeout is not updated with the time left");
+    add<sys_ppoll>(271, kFull);
     add<sys_set_robust_list>(273, kFull);
     add<sys_get_robust_list>(274, kFull);
     add<sys_splice>(275, kFull);
     add<sys_tee>(276, kFull);
     add<sys_utimensat>(280, kFull);
-    add<sys_epoll_pwait>(281, kPartial, "the signal mask is not applied");
+    add<sys_epoll_pwait>(281, kFull);
     add<sys_eventfd>(284, kFull);
     add<sys_fallocate>(285, kFull);
     add<sys_eventfd2>(290, kFull);

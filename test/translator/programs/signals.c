@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -173,6 +174,39 @@ static void timers(void) {
   printf("timers ok\n");
 }
 
+// make's jobserver pattern: SIGCHLD blocked except during pselect, which a child's exit must
+// interrupt.
+static void pselect_mask(void) {
+  install(SIGCHLD, on_info, 0);
+  sigset_t block, empty;
+  sigemptyset(&block);
+  sigaddset(&block, SIGCHLD);
+  sigemptyset(&empty);
+  CHECK(sigprocmask(SIG_BLOCK, &block, NULL) == 0);
+  int fds[2];
+  CHECK(pipe(fds) == 0);
+  hits = 0;
+  pid_t child = fork();
+  CHECK(child >= 0);
+  if (child == 0) {
+    usleep(100000);
+    _exit(0);
+  }
+  fd_set readable;
+  FD_ZERO(&readable);
+  FD_SET(fds[0], &readable);
+  CHECK(pselect(fds[0] + 1, &readable, NULL, NULL, NULL, &empty) == -1 && errno == EINTR);
+  CHECK(hits == 1 && last_info.si_signo == SIGCHLD && last_info.si_pid == child);
+  sigset_t current;
+  CHECK(sigprocmask(SIG_SETMASK, NULL, &current) == 0 && sigismember(&current, SIGCHLD));
+  CHECK(waitpid(child, NULL, 0) == child);
+  CHECK(sigprocmask(SIG_UNBLOCK, &block, NULL) == 0);
+  close(fds[0]);
+  close(fds[1]);
+  signal(SIGCHLD, SIG_DFL);
+  printf("pselect ok\n");
+}
+
 static sigjmp_buf recover;
 
 static void on_segv(int signal, siginfo_t* info, void* context) {
@@ -220,6 +254,7 @@ int main(void) {
   suspend();
   timers();
   segv_handler();
+  pselect_mask();
   stopped_and_continued();
   return 0;
 }
