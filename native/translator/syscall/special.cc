@@ -64,6 +64,38 @@ std::string maps_text(Process& process) {
   return text;
 }
 
+// /proc/PID/status: the guest's identity and signal state, with the memory lines of the host
+// process (which also count the translator's own memory).
+std::string status_text(Thread& thread) {
+  Process& process = thread.process;
+  const Credentials& c = process.credentials;
+  uint64_t ignored = 0, caught = 0;
+  for (int signal = 1; signal < static_cast<int>(process.signal_actions.size()); signal++) {
+    uint64_t handler = process.signal_actions[signal].handler;
+    if (handler == 1) ignored |= 1ull << (signal - 1);
+    if (handler > 1) caught |= 1ull << (signal - 1);
+  }
+  char buffer[1024];
+  snprintf(buffer, sizeof buffer,
+           "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"
+           "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nThreads:\t%d\n"
+           "SigBlk:\t%016llx\nSigIgn:\t%016llx\nSigCgt:\t%016llx\n",
+           process.comm.c_str(), static_cast<unsigned>(process.fs.umask), process.pid, thread.tid,
+           getppid(), c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid,
+           process.live_threads.load(), static_cast<unsigned long long>(thread.signal_mask),
+           static_cast<unsigned long long>(ignored), static_cast<unsigned long long>(caught));
+  std::string text = buffer;
+  uint64_t size = 0;
+  for (const mm::Vma& vma : process.mm.snapshot()) size += vma.end - vma.start;
+  text += "VmSize:\t" + std::to_string(size / 1024) + " kB\n";
+  // NOTE: resident memory is the host process's, translator included.
+  std::istringstream host(host_file("/proc/self/status"));
+  for (std::string line; std::getline(host, line);) {
+    if (line.compare(0, 5, "VmRSS") == 0 || line.compare(0, 3, "Rss") == 0) text += line + "\n";
+  }
+  return text;
+}
+
 std::string joined(const std::vector<std::string>& values) {
   std::string text;
   for (const auto& value : values) {
@@ -158,6 +190,8 @@ bool open_special(Thread& thread, const std::string& absolute, int flags, int& r
       result = memory_file("environ", joined(process.envp));
     } else if (rest == "comm") {
       result = memory_file("comm", process.comm + "\n");
+    } else if (rest == "status") {
+      result = memory_file("status", status_text(thread));
     } else {
       // TODO: the rest of /proc/PID (stat, status, fd/ listings) comes with containers.
       result = -ENOENT;
