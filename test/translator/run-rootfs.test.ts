@@ -98,6 +98,23 @@ describeKvm('noah run --rootfs', () => {
     expect(result.stderr).toMatch(/\] exit_group\(0\) = \?\n/);
   });
 
+  test('/proc/self describes the guest process', () => {
+    const status = runNoah([
+      'run',
+      '--rootfs',
+      debian,
+      'grep',
+      '-E',
+      '^(Name|Threads|Uid):',
+      '/proc/self/status',
+    ]);
+    expect(status.stdout).toBe('Name:\tgrep\nUid:\t0\t0\t0\t0\nThreads:\t1\n');
+    const cmdline = runNoah(['run', '--rootfs', debian, 'cat', '/proc/self/cmdline']);
+    expect(cmdline.stdout).toBe('cat\0/proc/self/cmdline\0');
+    const exe = runNoah(['run', '--rootfs', debian, 'readlink', '/proc/self/exe']);
+    expect(exe.stdout).toBe('/usr/bin/readlink\n');
+  });
+
   test('runs static busybox applets', () => {
     const echo = runNoah(['run', '--rootfs', busybox, 'busybox', 'echo', 'applet']);
     expect(echo.stdout).toBe('applet\n');
