@@ -167,6 +167,11 @@ int main(int argc, char** argv) {
       noah::log::error("exec %s: %s", program.c_str(), strerror(-result));
       return result == -ENOENT ? kExitNotFound : kExitCannotExecute;
     }
+    if (line.options.trace) {
+      std::string args;
+      for (const auto& arg : prepared.argv) args += (args.empty() ? "\"" : ", \"") + arg + "\"";
+      noah::log::info("[%d] execve(\"%s\", [%s]) = 0", thread.tid, program.c_str(), args.c_str());
+    }
     kvm_regs& regs = thread.vcpu->regs();
     regs = kvm_regs{};
     regs.rip = start.entry;

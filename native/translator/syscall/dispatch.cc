@@ -38,7 +38,7 @@ void append_quoted(std::string& out, const std::string& value) {
 
 std::string format_call(Thread& thread, uint64_t number, const Entry* entry,
                         const uint64_t args[6]) {
-  std::string out = "[" + std::to_string(thread.tid) + "] ";
+  std::string out;
   const char* name = entry != nullptr ? entry->name : nullptr;
   out += name != nullptr ? name : "syscall_" + std::to_string(number);
   out += '(';
@@ -88,7 +88,9 @@ std::string format_call(Thread& thread, uint64_t number, const Entry* entry,
   return out;
 }
 
-void trace_result(std::string call, int64_t result) {
+// Writes one trace line. The thread id is taken now: a forked child reports its own.
+void trace_result(Thread& thread, std::string call, int64_t result) {
+  call.insert(0, "[" + std::to_string(thread.tid) + "] ");
   if (result < 0 && result > -4096) {
     const char* name = strerrorname_np(static_cast<int>(-result));
     call += " = -1 ";
@@ -135,12 +137,14 @@ int64_t dispatch(Thread& thread, uint64_t number, const uint64_t args[6]) {
     result = -ENOSYS;
   } else {
     // exit and exit_group never return, so their line is written first.
-    if (trace && (number == 60 || number == 231)) log::info("%s = ?", call.c_str());
+    if (trace && (number == 60 || number == 231)) {
+      log::info("[%d] %s = ?", thread.tid, call.c_str());
+    }
     uint64_t started = stats::enabled ? stats::now_ns() : 0;
     result = entry->handler(thread, args);
     if (stats::enabled) stats::record_syscall(number, stats::now_ns() - started);
   }
-  if (trace) trace_result(call, result);
+  if (trace) trace_result(thread, call, result);
   return result;
 }
 
