@@ -24,7 +24,7 @@ import {
 } from './manifest';
 import { parseReference, Reference } from './reference';
 import { ImageRecord, Store } from './store';
-import { Compression, detectCompression } from './unpack';
+import { Compression, decompressor, detectCompression } from './unpack';
 
 /**
  * The offline ways into the store: `noah import` (a root filesystem tar as a one-layer image)
@@ -64,23 +64,83 @@ async function commitIngested(store: Store, file: string, digest: Digest): Promi
   else await store.commitBlobFile(digest, file);
 }
 
+/** Magic numbers of compressions that noah detects but cannot decompress. */
+const UNSUPPORTED_COMPRESSIONS: { name: string; magic: Buffer }[] = [
+  { name: 'xz', magic: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) },
+  { name: 'bzip2', magic: Buffer.from('BZh') },
+];
+
+/** Returns the compression of `head` (the first bytes of a file), including unsupported ones. */
+function compressionOf(head: Buffer): Compression | string {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  const unsupported = UNSUPPORTED_COMPRESSIONS.find(
+    ({ magic }) => head.length >= magic.length && head.subarray(0, magic.length).equals(magic),
+  );
+  return unsupported?.name ?? 'none';
+}
+
+/** Returns the supported compression of `head`, or raises an error that names `label`. */
+function supportedCompression(head: Buffer, label: string): Compression {
+  const compression = compressionOf(head);
+  if (compression === 'gzip' || compression === 'zstd' || compression === 'none') {
+    return compression;
+  }
+  throw new ImageError(
+    `${label}: ${compression}-compressed tar is not supported: ` +
+      'decompress it first, or compress it with gzip or zstd',
+  );
+}
+
+async function readHead(file: string): Promise<Buffer> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
- * `noah import`: stores the root filesystem tar `file` (plain, gzip or zstd) as a one-layer
- * image for linux/amd64, tagged `name` when given, as `docker import` does.
+ * Returns `error` as an ImageError that names `label`, for a failure to read a tar or its
+ * compression. System errors (disk full, permission denied) are returned unchanged.
+ */
+function describeArchiveError(error: unknown, label: string, what: string): unknown {
+  if (error instanceof ImageError) return error;
+  if (!(error instanceof Error)) return error;
+  if (typeof (error as NodeJS.ErrnoException).syscall === 'string') return error;
+  return new ImageError(`${label}: invalid ${what}: ${error.message}`);
+}
+
+/**
+ * `noah import`: stores the root filesystem tar `source` (plain, gzip or zstd) as a one-layer
+ * image for linux/amd64, tagged `name` when given, as `docker import` does. `source` is a file
+ * name or a stream such as standard input. Errors name `label`, the name the user gave.
  */
 export async function importRootfs(
   store: Store,
-  file: string,
+  source: string | Readable,
   name: string | undefined,
+  label: string,
   progress: UnpackProgress = {},
 ): Promise<ImageRecord> {
   const ref = name === undefined ? undefined : parseReference(name);
-  const compression = await detectCompression(file);
-  const layer = await ingest(store, fs.createReadStream(file));
+  if (typeof source === 'string') supportedCompression(await readHead(source), label);
+  const input = typeof source === 'string' ? fs.createReadStream(source) : source;
+  const layer = await ingest(store, input);
+  let compression: Compression = 'none';
+  let diffId = layer.digest;
+  try {
+    compression = supportedCompression(await readHead(layer.file), label);
+    // The diff ID is the digest of the uncompressed tar, known only after reading it once.
+    if (compression !== 'none') diffId = await uncompressedDigest(layer.file, compression);
+  } catch (error) {
+    await fsp.rm(layer.file, { force: true });
+    throw describeArchiveError(error, label, `${compression} data`);
+  }
   await commitIngested(store, layer.file, layer.digest);
-  // The diff ID is the digest of the uncompressed tar, known only after reading it once.
-  const diffId =
-    compression === 'none' ? layer.digest : await uncompressedDigest(store, layer.digest);
   const created = new Date().toISOString();
   const config = {
     architecture: DEFAULT_PLATFORM.architecture,
@@ -88,7 +148,7 @@ export async function importRootfs(
     created,
     config: {},
     rootfs: { type: 'layers', diff_ids: [diffId] },
-    history: [{ created, created_by: `noah import ${path.basename(file)}` }],
+    history: [{ created, created_by: `noah import ${path.basename(label)}` }],
   };
   const configData = Buffer.from(JSON.stringify(config));
   const configDigest = sha256(configData);
@@ -100,24 +160,29 @@ export async function importRootfs(
     layers: [{ mediaType: LAYER_MEDIA_TYPE[compression], digest: layer.digest, size: layer.size }],
   };
   const manifestDigest = await storeManifest(store, manifest);
-  const record = await registerImage(store, { manifestDigest, manifest }, progress);
+  let record: ImageRecord;
+  try {
+    record = await registerImage(store, { manifestDigest, manifest }, progress);
+  } catch (error) {
+    // Unpacking names the layer by digest, which means nothing to the user of `noah import`.
+    const prefix = `layer ${layer.digest}: `;
+    if (error instanceof ImageError && error.message.startsWith(prefix)) {
+      throw new ImageError(`${label}: ${error.message.slice(prefix.length)}`, error.exitStatus);
+    }
+    throw describeArchiveError(error, label, 'root filesystem tar');
+  }
   if (ref !== undefined) await tagImage(store, ref, record.id);
   return record;
 }
 
-async function uncompressedDigest(store: Store, digest: Digest): Promise<Digest> {
-  const { createGunzip } = await import('node:zlib');
-  const { Decompress } = await import('fzstd');
-  const compression = await detectCompression(store.blobPath(digest));
+/** Returns the sha256 digest of the decompressed content of `file`. */
+async function uncompressedDigest(file: string, compression: Compression): Promise<Digest> {
   const hash = createHash('sha256');
-  const source = fs.createReadStream(store.blobPath(digest));
-  if (compression === 'gzip') {
-    for await (const chunk of source.pipe(createGunzip())) hash.update(chunk as Buffer);
-  } else {
-    const decoder = new Decompress((chunk) => hash.update(chunk));
-    for await (const chunk of source) decoder.push(chunk as Buffer);
-    decoder.push(new Uint8Array(0), true);
-  }
+  const source = fs.createReadStream(file);
+  const decompress = decompressor(compression);
+  if (decompress === undefined) throw new Error(`${file} is not compressed`);
+  source.on('error', (error: Error) => decompress.destroy(error));
+  for await (const chunk of source.pipe(decompress)) hash.update(chunk as Buffer);
   return hashDigest(hash);
 }
 
@@ -137,19 +202,27 @@ export interface LoadedImage {
 
 /**
  * `noah load`: stores every image in a `docker save` tar (manifest.json) or an OCI image
- * layout tar (index.json), tagged as the archive names them. For an OCI index with several
- * platforms, `platform` picks one.
+ * layout tar (index.json), tagged as the archive names them. The tar may be compressed with
+ * gzip or zstd. For an OCI index with several platforms, `platform` picks one. Errors name
+ * `label`, the file name the user gave.
  */
 export async function loadArchive(
   store: Store,
   input: Readable,
+  label: string,
   platform: Platform = DEFAULT_PLATFORM,
   progress: UnpackProgress = {},
 ): Promise<LoadedImage[]> {
   const files = new Map<string, ArchiveFile>();
   const links = new Map<string, string>();
   try {
-    await readArchive(store, input, files, links);
+    const { tar: tarStream, compression } = await decompressedArchive(input, label);
+    try {
+      await readArchive(store, tarStream, files, links);
+    } catch (error) {
+      const what = compression === 'none' ? 'tar' : `${compression}-compressed tar`;
+      throw describeArchiveError(error, label, what);
+    }
     const lookup = (name: string): ArchiveFile | undefined => {
       let current = path.posix.normalize(name);
       for (let hops = 0; hops < 40 && links.has(current); hops++) current = links.get(current)!;
@@ -169,6 +242,45 @@ export async function loadArchive(
       if (!found.stored) await fsp.rm(found.file, { force: true });
     }
   }
+}
+
+/**
+ * Reads the first bytes of `input` to detect its compression, and returns a stream of the
+ * decompressed tar.
+ */
+async function decompressedArchive(
+  input: Readable,
+  label: string,
+): Promise<{ tar: Readable; compression: Compression }> {
+  const iterator: AsyncIterator<Buffer> = input[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  while (length < 8) {
+    const next = await iterator.next();
+    if (next.done === true) {
+      ended = true;
+      break;
+    }
+    chunks.push(next.value);
+    length += next.value.length;
+  }
+  const head = Buffer.concat(chunks);
+  const compression = supportedCompression(head, label);
+  async function* whole(): AsyncGenerator<Buffer> {
+    yield head;
+    if (ended) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) return;
+      yield next.value;
+    }
+  }
+  const raw = Readable.from(whole(), { objectMode: false });
+  const decompress = decompressor(compression);
+  if (decompress === undefined) return { tar: raw, compression };
+  raw.on('error', (error: Error) => decompress.destroy(error));
+  return { tar: raw.pipe(decompress), compression };
 }
 
 async function readArchive(

@@ -72,7 +72,8 @@ class ZstdDecompressor extends Transform {
   }
 }
 
-function decompressor(compression: Compression): Transform | undefined {
+/** Returns a stream that decompresses `compression`, or undefined for an uncompressed tar. */
+export function decompressor(compression: Compression): Transform | undefined {
   if (compression === 'gzip') return zlib.createGunzip();
   if (compression === 'zstd') return new ZstdDecompressor();
   return undefined;

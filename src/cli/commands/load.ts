@@ -11,9 +11,15 @@ import { openHomeStore, withImageErrors } from './image-errors';
 export const loadCommand: Command = {
   name: 'load',
   usage: '[-i FILE] [--platform OS/ARCH[/VARIANT]]',
-  summary: 'Load images from a docker save or OCI layout tar (standard input without -i)',
+  summary:
+    'Load images from a docker save or OCI layout tar, plain, gzip or zstd (standard input without -i)',
   options: [
-    { name: 'input', short: 'i', value: true, help: 'read the tar from FILE' },
+    {
+      name: 'input',
+      short: 'i',
+      value: true,
+      help: 'read the tar from FILE (plain, gzip or zstd)',
+    },
     { name: 'platform', value: true, help: 'platform to load from a multi-platform index' },
     { name: 'quiet', short: 'q', help: 'print nothing' },
   ],
@@ -27,7 +33,8 @@ export const loadCommand: Command = {
       const platform = platformText === undefined ? DEFAULT_PLATFORM : parsePlatform(platformText);
       const input = file === undefined ? (process.stdin as Readable) : fs.createReadStream(file);
       const store = await openHomeStore();
-      const loaded = await loadArchive(store, input, platform);
+      const label = file ?? 'standard input';
+      const loaded = await loadArchive(store, input, label, platform);
       if (!optionFlag(parsed, 'quiet')) {
         for (const { record, tags } of loaded) {
           if (tags.length === 0) io.stdout.write(`Loaded image ID: ${record.id}\n`);
