@@ -116,7 +116,7 @@ function noah(copyFolder: string): Tool {
         cwd: path.dirname(built),
         encoding: 'utf8',
       });
-      const head = commit.status === 0 ? `, checkout at ${commit.stdout.trim()}` : '';
+      const head = commit.status === 0 ? `; repository HEAD then ${commit.stdout.trim()}` : '';
       return `noah-translator (copy of ${built} taken at the start${head})`;
     },
     invocation: (workload, root) => ({
