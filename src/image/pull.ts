@@ -8,6 +8,9 @@ import {
   ImageManifest,
   MANIFEST_ACCEPT,
   MAX_MANIFEST_BYTES,
+  formatPlatform,
+  normalizePlatform,
+  parseImageConfig,
   parseManifest,
   Platform,
   selectPlatform,
@@ -91,15 +94,21 @@ export async function pullImage(
 
     const repository = reference.path;
     const concurrency = Math.max(1, options.concurrency ?? 3);
+    // Layers already stored print "Already exists" and nothing more, as in Docker, even when
+    // their tree is unpacked again.
+    const existing = new Set<Digest>();
     for (const layer of manifest.layers) {
-      const id = layerId(layer.digest);
+      if (store.hasBlob(layer.digest)) existing.add(layer.digest);
       emit({
         kind: 'layer',
-        id,
-        status: store.hasBlob(layer.digest) ? 'Already exists' : 'Pulling fs layer',
+        id: layerId(layer.digest),
+        status: existing.has(layer.digest) ? 'Already exists' : 'Pulling fs layer',
       });
     }
     await downloadBlob(client, store, repository, manifest.config, () => undefined);
+    if (top.parsed.kind === 'manifest' && options.platform !== undefined) {
+      await checkPlatform(store, manifest, options.platform, familiarReference(reference));
+    }
     const downloads = runBounded(manifest.layers, concurrency, async (layer) => {
       const id = layerId(layer.digest);
       if (store.hasBlob(layer.digest)) return;
@@ -117,15 +126,18 @@ export async function pullImage(
       store,
       { manifestDigest, manifest },
       {
-        onStart: (digest) =>
+        onStart: (digest) => {
+          if (existing.has(digest)) return;
           emit({
             kind: 'layer',
             id: layerId(digest),
             status: 'Extracting',
             current: 0,
             total: totals.get(digest),
-          }),
+          });
+        },
         onBytes: (digest, bytes) => {
+          if (existing.has(digest)) return;
           const current = (extracted.get(digest) ?? 0) + bytes;
           extracted.set(digest, current);
           emit({
@@ -136,7 +148,11 @@ export async function pullImage(
             total: totals.get(digest),
           });
         },
-        onDone: (digest) => emit({ kind: 'layer', id: layerId(digest), status: 'Pull complete' }),
+        onDone: (digest) => {
+          if (!existing.has(digest)) {
+            emit({ kind: 'layer', id: layerId(digest), status: 'Pull complete' });
+          }
+        },
       },
     );
     if (reference.tag !== undefined) await tagImage(store, reference, record.id);
@@ -150,6 +166,35 @@ export async function pullImage(
     return { record, digest: top.digest, reference };
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * Checks that the config of a single-platform image matches `platform`, as `docker pull
+ * --platform` does. The variant is compared only when `platform` has one.
+ */
+async function checkPlatform(
+  store: Store,
+  manifest: ImageManifest,
+  platform: Platform,
+  name: string,
+): Promise<void> {
+  const config = parseImageConfig(await store.readBlob(manifest.config.digest), `${name}: config`);
+  const actual = normalizePlatform({
+    os: config.os,
+    architecture: config.architecture,
+    ...(config.variant !== undefined ? { variant: config.variant } : {}),
+  });
+  const expected = normalizePlatform(platform);
+  const matches =
+    actual.os === expected.os &&
+    actual.architecture === expected.architecture &&
+    (expected.variant === undefined || actual.variant === expected.variant);
+  if (!matches) {
+    throw new ManifestError(
+      `image with reference ${name} was found but does not match the specified platform: ` +
+        `wanted ${formatPlatform(expected)}, actual: ${formatPlatform(actual)}`,
+    );
   }
 }
 

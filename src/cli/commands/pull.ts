@@ -4,6 +4,7 @@ import { noahHome } from '../../home';
 import { parsePlatform } from '../../image/manifest';
 import { PullProgressRenderer } from '../../image/progress';
 import { pullImage } from '../../image/pull';
+import { formatReference } from '../../image/reference';
 import { optionFlag, optionValue, parseArgs } from '../args';
 import { Command } from '../command';
 import { UsageError } from '../errors';
@@ -59,7 +60,7 @@ export const pullCommand: Command = {
         onEvent: quiet ? undefined : (event) => renderer.handle(event),
         log: quiet ? undefined : (message) => io.stderr.write(`${message}\n`),
       });
-      if (quiet) io.stdout.write(`${result.reference.domain}/${result.reference.path}\n`);
+      if (quiet) io.stdout.write(`${formatReference(result.reference)}\n`);
       return 0;
     });
   },
