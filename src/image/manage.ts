@@ -64,7 +64,8 @@ export async function removeImage(
 
 /**
  * Removes images no tag names (`all`: also tagged ones no container uses), then unreferenced
- * blobs and trees, as `docker image prune` does. Returns the deleted IDs and bytes freed.
+ * blobs and trees, as `docker image prune` does. Returns the deleted IDs and the bytes
+ * removed from disk, which leave out layers that remaining images still use.
  */
 export async function pruneImages(
   store: Store,
@@ -82,10 +83,9 @@ export async function pruneImages(
         for (const digest of refs.digests) delete repositories.digests[digest];
         await store.deleteImageRecord(record.id);
         deleted.push(record.id);
-        freedBytes += record.size;
       }
     });
-    await store.collectGarbage();
+    freedBytes = await store.collectGarbage();
   });
   return { deleted, freedBytes };
 }

@@ -308,8 +308,9 @@ export class Store {
   }
 
   /**
-   * Removes blobs, trees and partial downloads that no image record references, and returns
-   * the bytes freed. Call with the store lock held.
+   * Removes blobs and trees that no image record references, and returns the bytes freed:
+   * the sizes of the removed blobs and of the files in the removed trees. Call with the store
+   * lock held.
    */
   async collectGarbage(): Promise<number> {
     const images = await this.listImages();
@@ -337,10 +338,35 @@ export class Store {
       // Rename first so a half-removed tree is never seen under tree/.
       const doomed = this.temporaryPath('removed-tree');
       await fsp.rename(path.join(this.treeDir, name), doomed);
+      freed += await bytesFreedByRemoving(doomed);
       await removeTree(doomed);
     }
     return freed;
   }
+}
+
+/**
+ * Returns the bytes that removing the tree at `root` frees: the sizes of its files, counting a
+ * hardlinked file once and only when all of its links are inside `root`.
+ */
+async function bytesFreedByRemoving(root: string): Promise<number> {
+  const inodes = new Map<number, { size: number; links: number; seen: number }>();
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      const stat = await fsp.lstat(file);
+      if (entry.isDirectory()) await walk(file);
+      const known = inodes.get(stat.ino);
+      if (known !== undefined) known.seen++;
+      else inodes.set(stat.ino, { size: stat.size, links: stat.nlink, seen: 1 });
+    }
+  };
+  await walk(root);
+  let bytes = 0;
+  for (const inode of inodes.values()) {
+    if (inode.seen >= inode.links) bytes += inode.size;
+  }
+  return bytes;
 }
 
 /** Kernel file systems where a store cannot live; Node's recursive mkdir hangs under /proc. */

@@ -109,7 +109,7 @@ describe('noah import errors', () => {
   });
 });
 
-/** Writes a `docker save` archive of a one-file image tagged `tag` and returns its bytes. */
+/** Builds a `docker save` archive of a one-file image tagged `tag`. */
 async function dockerSaveArchive(tag: string): Promise<Buffer> {
   const { createHash } = await import('node:crypto');
   const layer = await makeTar([{ name: 'greeting', content: 'hi' }]);

@@ -1,8 +1,9 @@
+import * as readline from 'node:readline';
 import { resolveImage } from '../../image/images';
 import { inspectImage, pruneImages } from '../../image/manage';
 import { optionFlag, parseArgs } from '../args';
 import { Command, CommandIo } from '../command';
-import { CliError, UsageError } from '../errors';
+import { CliError, ExitStatus, UsageError } from '../errors';
 import { openHomeStore, withImageErrors } from './image-errors';
 import { humanSize, imagesCommand } from './images';
 import { importCommand } from './import';
@@ -26,7 +27,7 @@ const inspectCommand: Command = {
         try {
           results.push(await inspectImage(store, await resolveImage(store, name)));
         } catch (error) {
-          io.stderr.write(`Error: ${(error as Error).message}\n`);
+          io.stderr.write(`noah: ${(error as Error).message}\n`);
           status = 1;
         }
       }
@@ -39,16 +40,20 @@ const inspectCommand: Command = {
 const pruneCommand: Command = {
   name: 'prune',
   usage: '[--all] [--force]',
-  summary: 'Remove images that no tag names, and their unused layers',
+  summary:
+    'Remove images that no tag names and their unused layers; with --all, every unused image',
   options: [
     { name: 'all', short: 'a', help: 'remove every image no container uses, tagged or not' },
-    { name: 'force', short: 'f', help: 'accepted for Docker compatibility; noah never asks' },
+    { name: 'force', short: 'f', help: 'do not ask for confirmation of --all' },
   ],
   async run(argv, io) {
     const parsed = parseArgs(argv, this.options);
+    if (parsed.positionals.length > 0) throw new UsageError('noah image prune takes no arguments');
+    const all = optionFlag(parsed, 'all');
+    if (all && !optionFlag(parsed, 'force') && !(await confirmPruneAll(io))) return 0;
     return withImageErrors(async () => {
       const store = await openHomeStore();
-      const { deleted, freedBytes } = await pruneImages(store, optionFlag(parsed, 'all'));
+      const { deleted, freedBytes } = await pruneImages(store, all);
       if (deleted.length > 0) {
         io.stdout.write('Deleted Images:\n' + deleted.map((id) => `deleted: ${id}\n`).join(''));
       }
@@ -57,6 +62,60 @@ const pruneCommand: Command = {
     });
   },
 };
+
+/**
+ * Asks on the terminal whether to remove every unused image, as `docker image prune --all`
+ * does. Without a terminal there is no one to ask, so it raises an error that names --force.
+ */
+async function confirmPruneAll(io: CommandIo): Promise<boolean> {
+  if (process.stdin.isTTY !== true) {
+    throw new CliError(
+      'noah image prune --all removes every image that no container uses, and standard input ' +
+        'is not a terminal to confirm it: add --force to remove them without confirmation',
+      ExitStatus.usage,
+    );
+  }
+  io.stdout.write(
+    'WARNING! This will remove all images without at least one container associated to them.\n' +
+      'Are you sure you want to continue? [y/N] ',
+  );
+  const lines = readline.createInterface({ input: process.stdin });
+  try {
+    for await (const line of lines) return /^y(es)?$/i.test(line.trim());
+    return false;
+  } finally {
+    lines.close();
+  }
+}
+
+/** Formats `noah image COMMAND --help`: usage, summary and options. */
+function subcommandHelp(command: Command): string {
+  const lines = [`Usage: noah image ${command.name} ${command.usage}`, '', command.summary];
+  if (command.options.length > 0) {
+    lines.push('', 'Options:');
+    for (const option of command.options) {
+      const flag = (option.short ? `-${option.short}, ` : '    ') + `--${option.name}`;
+      lines.push(`  ${(flag + (option.value ? ' VALUE' : '')).padEnd(24)} ${option.help}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Formats `noah image --help`: the subcommands with their summaries. */
+function imageHelp(): string {
+  const width = Math.max(...subcommands.map((c) => c.name.length));
+  return [
+    'Usage: noah image COMMAND',
+    '',
+    'Manage images',
+    '',
+    'Commands:',
+    ...subcommands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run "noah image COMMAND --help" for the options of a command.',
+    '',
+  ].join('\n');
+}
 
 const subcommands: Command[] = [
   inspectCommand,
@@ -82,18 +141,23 @@ export const imageCommand: Command = {
   stopAtPositional: true,
   async run(argv, io: CommandIo) {
     const [name, ...rest] = argv;
+    if (name === undefined) {
+      io.stderr.write(`noah: noah image needs a command\n\n${imageHelp()}`);
+      return ExitStatus.usage;
+    }
+    if (name === '--help' || name === '-h' || name === 'help') {
+      io.stdout.write(imageHelp());
+      return ExitStatus.ok;
+    }
     const sub = subcommands.find((c) => c.name === name);
     if (sub === undefined) {
-      throw new CliError(
-        name === undefined
-          ? `noah image needs a command: ${subcommands.map((c) => c.name).join(', ')}`
-          : `unknown command "image ${name}": use one of ${subcommands.map((c) => c.name).join(', ')}`,
-        125,
+      throw new UsageError(
+        `unknown command "image ${name}": use one of ${subcommands.map((c) => c.name).join(', ')}`,
       );
     }
     if (rest.includes('--help') || rest.includes('-h')) {
-      io.stdout.write(`Usage: noah image ${sub.name} ${sub.usage}\n\n${sub.summary}\n`);
-      return 0;
+      io.stdout.write(subcommandHelp(sub));
+      return ExitStatus.ok;
     }
     return sub.run.call(sub, rest, io);
   },

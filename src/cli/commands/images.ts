@@ -35,6 +35,11 @@ export const imagesCommand: Command = {
     if (format !== undefined && format !== 'json' && format !== 'table') {
       throw new UsageError(`invalid --format "${format}": use "json" or "table"`);
     }
+    if (parsed.positionals.length > 1) {
+      throw new UsageError(
+        `noah images takes at most one REPOSITORY[:TAG] argument, but got ${parsed.positionals.length}`,
+      );
+    }
     const filter = parsed.positionals[0];
     const noTrunc = optionFlag(parsed, 'no-trunc');
     return withImageErrors(async () => {

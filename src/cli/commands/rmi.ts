@@ -30,7 +30,7 @@ export const rmiCommand: Command = {
           for (const id of result.deleted) io.stdout.write(`Deleted: ${id}\n`);
         } catch (error) {
           // As docker rmi does, report each failure and go on with the other images.
-          io.stderr.write(`Error response: ${(error as Error).message}\n`);
+          io.stderr.write(`noah: ${(error as Error).message}\n`);
           status = 1;
         }
       }
