@@ -235,7 +235,7 @@ export async function loadArchive(
       return await loadOciLayout(store, lookup, platform, progress);
     }
     throw new ImageError(
-      'archive has neither manifest.json (docker save) nor index.json (OCI image layout)',
+      `${label}: archive has neither manifest.json (docker save) nor index.json (OCI image layout)`,
     );
   } finally {
     for (const found of files.values()) {

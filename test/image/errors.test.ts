@@ -179,3 +179,19 @@ describe('noah load of compressed archives', () => {
     expect(result.stderr).toContain(`${file}: invalid gzip-compressed tar`);
   });
 });
+
+describe('load and import input checks', () => {
+  test.each([['import'], ['load', '-i']])('%s of a directory', (...args) => {
+    const result = noah([...args, work]);
+    expectOneLineError(result, 125);
+    expect(result.stderr).toBe(`noah: ${work}: is a directory, not a tar file\n`);
+  });
+
+  test('archive without manifest names the file', async () => {
+    const file = path.join(work, 'other.tar');
+    fs.writeFileSync(file, await makeTar([{ name: 'x', content: 'x' }]));
+    const result = noah(['load', '-i', file]);
+    expectOneLineError(result, 1);
+    expect(result.stderr).toContain(`${file}: archive has neither manifest.json`);
+  });
+});

@@ -21,6 +21,9 @@ export const importCommand: Command = {
       );
     }
     if (file !== '-' && !fs.existsSync(file)) throw new CliError(`${file}: no such file`);
+    if (file !== '-' && fs.statSync(file).isDirectory()) {
+      throw new CliError(`${file}: is a directory, not a tar file`);
+    }
     return withImageErrors(async () => {
       const store = await openHomeStore();
       const source = file === '-' ? (process.stdin as Readable) : file;

@@ -28,6 +28,9 @@ export const loadCommand: Command = {
     if (parsed.positionals.length > 0) throw new UsageError('noah load takes no arguments');
     const file = optionValue(parsed, 'input');
     if (file !== undefined && !fs.existsSync(file)) throw new CliError(`${file}: no such file`);
+    if (file !== undefined && fs.statSync(file).isDirectory()) {
+      throw new CliError(`${file}: is a directory, not a tar file`);
+    }
     return withImageErrors(async () => {
       const platformText = optionValue(parsed, 'platform');
       const platform = platformText === undefined ? DEFAULT_PLATFORM : parsePlatform(platformText);
