@@ -39,6 +39,7 @@ Process::Process(const std::string& host_root, const Options& options)
 }
 
 void Process::rebuild_vm_after_fork(Thread& thread) {
+  stats::reset();
   pid = getpid();
   thread.tid = static_cast<pid_t>(gettid());
   // Closing the inherited descriptors leaves the parent's VM as it is.

@@ -56,6 +56,12 @@ void record_run(uint32_t exit_reason, uint64_t nanoseconds) {
   counter.nanoseconds += nanoseconds;
 }
 
+void reset() {
+  for (Counter& counter : syscalls) counter = Counter{};
+  for (Counter& counter : exits) counter = Counter{};
+  start_ns = now_ns();
+}
+
 void print() {
   if (!enabled) return;
   uint64_t total = now_ns() - start_ns;

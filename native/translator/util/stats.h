@@ -20,5 +20,7 @@ void record_syscall(uint64_t number, uint64_t nanoseconds);
 void record_run(uint32_t exit_reason, uint64_t nanoseconds);
 // Writes the counters to the translator's log, one line each.
 void print();
+// Starts the counters afresh, in a forked child, so a child does not report its parent's work.
+void reset();
 
 }  // namespace noah::stats
