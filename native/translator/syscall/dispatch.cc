@@ -141,8 +141,12 @@ int64_t dispatch(Thread& thread, uint64_t number, const uint64_t args[6]) {
       log::info("[%d] %s = ?", thread.tid, call.c_str());
     }
     uint64_t started = stats::enabled ? stats::now_ns() : 0;
+    pid_t caller = thread.process.pid;
     result = entry->handler(thread, args);
-    if (stats::enabled) stats::record_syscall(number, stats::now_ns() - started);
+    // A forked child started its counters afresh inside the call; the call is its parent's.
+    if (stats::enabled && thread.process.pid == caller) {
+      stats::record_syscall(number, stats::now_ns() - started);
+    }
   }
   if (trace) trace_result(thread, call, result);
   return result;
