@@ -41,6 +41,12 @@ uint64_t accessible_prefix(Thread& thread, uint64_t address, uint64_t count, int
   return done;
 }
 
+// Whether an optional loff_t pointer of sendfile, splice or copy_file_range is usable: null,
+// or eight bytes the host may read and update.
+bool valid_offset(Thread& thread, GuestPtr<int64_t> offset) {
+  return offset.null() || thread.process.mm.check(offset.address, 8, mm::kRead | mm::kWrite);
+}
+
 // Copies and checks a guest iovec array into host iovecs.
 int64_t read_iovecs(Thread& thread, uint64_t address, int count, int access,
                     std::vector<iovec>& out) {
@@ -166,11 +172,9 @@ int64_t sys_sendfile(Thread& thread, int out_fd, int in_fd, GuestPtr<int64_t> of
   int out = host_fd(thread, out_fd), in = host_fd(thread, in_fd);
   if (out < 0) return out;
   if (in < 0) return in;
-  if (!offset.null() && !thread.process.mm.check(offset.address, 8, mm::kRead | mm::kWrite)) {
-    return -EFAULT;
-  }
+  if (!valid_offset(thread, offset)) return -EFAULT;
   auto* position = reinterpret_cast<off_t*>(offset.address);
-  return (host_result(::sendfile(out, in, position, count)));
+  return host_result(::sendfile(out, in, position, count));
 }
 
 int64_t sys_copy_file_range(Thread& thread, int in_fd, GuestPtr<int64_t> in_offset, int out_fd,
@@ -178,11 +182,7 @@ int64_t sys_copy_file_range(Thread& thread, int in_fd, GuestPtr<int64_t> in_offs
   int in = host_fd(thread, in_fd), out = host_fd(thread, out_fd);
   if (in < 0) return in;
   if (out < 0) return out;
-  for (auto pointer : {in_offset, out_offset}) {
-    if (!pointer.null() && !thread.process.mm.check(pointer.address, 8, mm::kRead | mm::kWrite)) {
-      return -EFAULT;
-    }
-  }
+  if (!valid_offset(thread, in_offset) || !valid_offset(thread, out_offset)) return -EFAULT;
   return host_result(::copy_file_range(in, reinterpret_cast<off_t*>(in_offset.address), out,
                                        reinterpret_cast<off_t*>(out_offset.address), length,
                                        static_cast<unsigned>(flags.value)));
@@ -193,11 +193,7 @@ int64_t sys_splice(Thread& thread, int in_fd, GuestPtr<int64_t> in_offset, int o
   int in = host_fd(thread, in_fd), out = host_fd(thread, out_fd);
   if (in < 0) return in;
   if (out < 0) return out;
-  for (auto pointer : {in_offset, out_offset}) {
-    if (!pointer.null() && !thread.process.mm.check(pointer.address, 8, mm::kRead | mm::kWrite)) {
-      return -EFAULT;
-    }
-  }
+  if (!valid_offset(thread, in_offset) || !valid_offset(thread, out_offset)) return -EFAULT;
   return (host_result(::splice(in, reinterpret_cast<loff_t*>(in_offset.address), out,
                                reinterpret_cast<loff_t*>(out_offset.address), length,
                                static_cast<unsigned>(flags.value))));

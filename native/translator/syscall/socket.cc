@@ -194,22 +194,23 @@ int64_t sys_accept(Thread& thread, int fd, GuestPtr<void> address, GuestPtr<uint
   return sys_accept4(thread, fd, address, length, Flags{0});
 }
 
-int64_t sys_getsockname(Thread& thread, int fd, GuestPtr<void> address, GuestPtr<uint32_t> length) {
+// getsockname and getpeername: one of the socket's addresses, written back as Linux does.
+static int64_t socket_address(Thread& thread, int fd, GuestPtr<void> address,
+                              GuestPtr<uint32_t> length, int (*query)(int, sockaddr*, socklen_t*)) {
   int host = host_fd(thread, fd);
   if (host < 0) return host;
   sockaddr_storage value{};
   socklen_t value_length = sizeof value;
-  if (::getsockname(host, reinterpret_cast<sockaddr*>(&value), &value_length) < 0) return -errno;
+  if (query(host, reinterpret_cast<sockaddr*>(&value), &value_length) < 0) return -errno;
   return write_address(thread, value, value_length, address.address, length.address);
 }
 
+int64_t sys_getsockname(Thread& thread, int fd, GuestPtr<void> address, GuestPtr<uint32_t> length) {
+  return socket_address(thread, fd, address, length, ::getsockname);
+}
+
 int64_t sys_getpeername(Thread& thread, int fd, GuestPtr<void> address, GuestPtr<uint32_t> length) {
-  int host = host_fd(thread, fd);
-  if (host < 0) return host;
-  sockaddr_storage value{};
-  socklen_t value_length = sizeof value;
-  if (::getpeername(host, reinterpret_cast<sockaddr*>(&value), &value_length) < 0) return -errno;
-  return write_address(thread, value, value_length, address.address, length.address);
+  return socket_address(thread, fd, address, length, ::getpeername);
 }
 
 int64_t sys_sendto(Thread& thread, int fd, GuestPtr<void> buffer, uint64_t length, Flags flags,
