@@ -21,7 +21,14 @@ int openat2(int dirfd, const char* path, int flags, mode_t mode, uint64_t resolv
   // openat2 rejects a mode without O_CREAT or O_TMPFILE, where open ignores it.
   if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) how.mode = mode & 07777;
   how.resolve = resolve | RESOLVE_NO_MAGICLINKS;
-  long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  // With RESOLVE_IN_ROOT or RESOLVE_BENEATH the kernel answers EAGAIN when a rename or mount
+  // anywhere on the host raced with a ".." step; openat2(2) says to retry.
+  constexpr int kAttempts = 64;
+  long fd = -1;
+  for (int attempt = 0; attempt < kAttempts; attempt++) {
+    fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    if (fd >= 0 || errno != EAGAIN) break;
+  }
   return fd < 0 ? -errno : static_cast<int>(fd);
 }
 
