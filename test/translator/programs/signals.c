@@ -66,8 +66,9 @@ static void interrupted_read(int flags, const char* name) {
   pid_t writer = fork();
   CHECK(writer >= 0);
   if (writer == 0) {
-    usleep(300000);
-    write(fds[1], "x", 1);
+    // Without SA_RESTART nothing is written: only the signal can end the read.
+    usleep(500000);
+    if (flags & SA_RESTART) write(fds[1], "x", 1);
     _exit(0);
   }
   struct itimerval timer = {{0, 0}, {0, 100000}};
@@ -75,9 +76,11 @@ static void interrupted_read(int flags, const char* name) {
   char byte;
   ssize_t n = read(fds[0], &byte, 1);
   if (flags & SA_RESTART) {
-    CHECK(n == 1 && byte == 'x');
+    CHECK(n == 1);
+    CHECK(byte == 'x');
   } else {
-    CHECK(n == -1 && errno == EINTR);
+    CHECK(n == -1);
+    CHECK(errno == EINTR);
   }
   CHECK(waitpid(writer, NULL, 0) == writer);
   close(fds[0]);
@@ -228,19 +231,31 @@ static void segv_handler(void) {
 }
 
 static void stopped_and_continued(void) {
+  // The child waits on a pipe after it is continued, so it cannot exit before the parent has
+  // seen the continue.
+  int go[2];
+  CHECK(pipe(go) == 0);
   pid_t child = fork();
   CHECK(child >= 0);
   if (child == 0) {
+    char byte;
     raise(SIGSTOP);
+    read(go[0], &byte, 1);
     _exit(5);
   }
   siginfo_t info;
   CHECK(waitid(P_PID, child, &info, WSTOPPED) == 0);
-  CHECK(info.si_code == CLD_STOPPED && info.si_status == SIGSTOP);
+  CHECK(info.si_code == CLD_STOPPED);
+  CHECK(info.si_status == SIGSTOP);
   CHECK(kill(child, SIGCONT) == 0);
-  CHECK(waitid(P_PID, child, &info, WCONTINUED) == 0 && info.si_code == CLD_CONTINUED);
+  CHECK(waitid(P_PID, child, &info, WCONTINUED) == 0);
+  CHECK(info.si_code == CLD_CONTINUED);
+  CHECK(write(go[1], "x", 1) == 1);
   CHECK(waitid(P_PID, child, &info, WEXITED) == 0);
-  CHECK(info.si_code == CLD_EXITED && info.si_status == 5);
+  CHECK(info.si_code == CLD_EXITED);
+  CHECK(info.si_status == 5);
+  close(go[0]);
+  close(go[1]);
   printf("waitid ok\n");
 }
 
