@@ -54,7 +54,7 @@ export const runCommand: Command = {
   },
 };
 
-/** The -w value, which Docker requires to be absolute. */
+/** Returns the -w value after checking that it is absolute, as Docker requires. */
 function workdirOption(parsed: ParsedArgs): string | undefined {
   const workdir = optionValue(parsed, 'workdir');
   if (workdir !== undefined && !workdir.startsWith('/')) {
@@ -75,7 +75,7 @@ async function asNoahFailure<T>(action: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Finds the image in the store, pulling it first when --pull asks for that. */
+/** Finds the image in the store, pulling it first when --pull requests that. */
 async function findImage(store: Store, name: string, pull: string, io: CommandIo) {
   if (pull !== 'missing' && pull !== 'always' && pull !== 'never') {
     throw new UsageError(`invalid --pull "${pull}": use "missing", "always" or "never"`);
