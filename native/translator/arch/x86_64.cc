@@ -218,7 +218,7 @@ uint64_t CpuArea::write_return_frame(uint64_t rip, uint64_t rsp, uint64_t rflags
 
 ExceptionFrame CpuArea::read_frame(int vector, uint64_t rsp) const {
   ExceptionFrame frame{vector, 0, 0, 0, 0};
-  // The frame is at most six words below the IST top; a guest that moved rsp elsewhere gets
+  // The frame is at most six words below the IST top. A guest that moved rsp elsewhere gets
   // zeros rather than a read outside this area.
   uint64_t words = has_error_code(vector) ? 6 : 5;
   if (rsp != ist_top() - words * 8) return frame;

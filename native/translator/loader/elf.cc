@@ -33,7 +33,7 @@ struct Binary {
   std::vector<Elf64_Phdr> segments;
 };
 
-// Where one ELF image landed.
+// The addresses at which one ELF image was loaded.
 struct Image {
   uint64_t bias = 0;
   uint64_t entry = 0;

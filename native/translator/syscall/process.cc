@@ -1,4 +1,4 @@
-// Identity, limits and process-wide state. The guest sees the credentials of its container
+// Identity, limits and process-wide state. The guest gets the credentials of its container
 // user (root unless configured) whatever the host user is.
 #include <linux/capability.h>
 #include <linux/futex.h>
@@ -210,7 +210,7 @@ int64_t sys_setsid(Thread&) {
 int64_t sys_uname(Thread& thread, GuestPtr<void> buffer) {
   utsname name{};
   if (::uname(&name) < 0) return -errno;
-  // The guest sees a Linux of its own: a recent kernel version, whatever the host runs.
+  // The guest gets a Linux of its own: a recent kernel version, whatever the host runs.
   strncpy(name.sysname, "Linux", sizeof name.sysname - 1);
   strncpy(name.release, "6.1.0-noah", sizeof name.release - 1);
   strncpy(name.version, "#1 SMP PREEMPT_DYNAMIC noah", sizeof name.version - 1);

@@ -24,7 +24,7 @@
 
 namespace noah {
 
-// Linux credentials as the guest sees them.
+// Linux credentials as the guest's calls report them.
 struct Credentials {
   uid_t uid = 0, euid = 0, suid = 0, fsuid = 0;
   gid_t gid = 0, egid = 0, sgid = 0, fsgid = 0;
@@ -128,7 +128,7 @@ class Thread {
   bool registers_replaced = false;
   // The `iretq` of the stub the vCPU last left through; returns go through it.
   uint64_t resume_rip;
-  // Whether the return frame holds the program's rip, rsp and rflags: from resume_user until
+  // Whether the return frame contains the program's rip, rsp and rflags: from resume_user until
   // the vCPU has run the program again.
   bool resume_frame_pending = false;
   // The mask a signal frame saves instead of the current one, after rt_sigsuspend.

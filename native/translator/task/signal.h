@@ -1,7 +1,7 @@
-// Signal delivery to the guest. The host kernel does the queueing: each guest disposition and
-// the guest's signal mask are mirrored onto the translator process, so a signal whose guest
-// action is the default or "ignore" gets exactly that action from the host kernel (a stop
-// signal stops the translator, SIGTERM ends it), and only signals with a guest handler reach
+// Signal delivery to the guest. The host kernel does the queueing, because each guest
+// disposition and the guest's signal mask are mirrored onto the translator process. A signal
+// whose guest action is the default or "ignore" gets exactly that action from the host kernel:
+// a stop signal stops the translator, SIGTERM ends it. Only signals with a guest handler reach
 // the translator's own handler, which queues them for delivery on the next return to the guest.
 #pragma once
 
@@ -45,13 +45,13 @@ uint64_t pending_mask();
 void deliver_pending(Thread& thread);
 // Delivers a fault signal the guest caused; a fault without a handler ends the process.
 void deliver_now(Thread& thread, int signal, const siginfo_t& info);
-// Whether the first caught signal's handler asks for SA_RESTART.
+// Whether the first caught signal's handler has SA_RESTART.
 bool first_pending_restarts(Thread& thread);
 // rt_sigreturn: restores the state saved in the frame at the guest's stack.
 int64_t sigreturn(Thread& thread);
 
-// The host signal the translator uses to end a thread when another thread calls execve; the
-// guest cannot use it (NOTE: Linux programs may use it as SIGRTMAX).
+// The host signal the translator uses to end a thread when another thread calls execve.
+// NOTE: the guest cannot use it, although Linux programs may use it as SIGRTMAX.
 constexpr int kEndThreadSignal = 64;
 // Asks the thread with host id `tid` to end at its next return to the translator.
 void request_end(pid_t process, pid_t tid);

@@ -140,7 +140,7 @@ void Thread::handle_exit() {
           }
         }
       }
-      // An I/O instruction of the program's own: Linux answers it with SIGSEGV.
+      // An I/O instruction of the program's own: Linux sends SIGSEGV for it.
       kill_process(process, SIGSEGV);
     }
     case KVM_EXIT_INTR:

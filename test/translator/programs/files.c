@@ -24,29 +24,43 @@ int main(int argc, char** argv) {
   CHECK(dir >= 0);
   CHECK(fcntl(dir, F_GETFD) == FD_CLOEXEC);
   int plain = openat(dir, "plain", O_CREAT | O_WRONLY, 0600);
-  CHECK(plain >= 0 && fcntl(plain, F_GETFD) == 0);
+  CHECK(plain >= 0);
+  CHECK(fcntl(plain, F_GETFD) == 0);
   CHECK(write(plain, "12345", 5) == 5);
-  CHECK(fcntl(plain, F_SETFD, FD_CLOEXEC) == 0 && fcntl(plain, F_GETFD) == FD_CLOEXEC);
+  CHECK(fcntl(plain, F_SETFD, FD_CLOEXEC) == 0);
+  CHECK(fcntl(plain, F_GETFD) == FD_CLOEXEC);
   // Descriptor numbers are the lowest free ones, as on Linux.
   close(plain);
   int again = openat(dir, "plain", O_RDONLY);
   CHECK(again == plain);
   int duplicate = fcntl(again, F_DUPFD, 100);
   CHECK(duplicate == 100);
-  CHECK(dup2(again, 200) == 200 && close(200) == 0 && close(200) == -1 && errno == EBADF);
+  CHECK(dup2(again, 200) == 200);
+  CHECK(close(200) == 0);
+  CHECK(close(200) == -1);
+  CHECK(errno == EBADF);
   struct stat status;
-  CHECK(fstatat(dir, "plain", &status, 0) == 0 && status.st_size == 5 &&
-        (status.st_mode & 0777) == 0600);
-  CHECK(openat(dir, "missing", O_RDONLY) == -1 && errno == ENOENT);
-  CHECK(openat(dir, "plain/x", O_RDONLY) == -1 && errno == ENOTDIR);
-  CHECK(openat(dir, "plain", O_CREAT | O_EXCL | O_WRONLY, 0600) == -1 && errno == EEXIST);
-  CHECK(mkdirat(dir, "sub", 0700) == 0 && unlinkat(dir, "sub", 0) == -1 && errno == EISDIR);
-  CHECK(renameat(dir, "plain", dir, "renamed") == 0 && faccessat(dir, "renamed", R_OK, 0) == 0);
+  CHECK(fstatat(dir, "plain", &status, 0) == 0);
+  CHECK(status.st_size == 5);
+  CHECK((status.st_mode & 0777) == 0600);
+  CHECK(openat(dir, "missing", O_RDONLY) == -1);
+  CHECK(errno == ENOENT);
+  CHECK(openat(dir, "plain/x", O_RDONLY) == -1);
+  CHECK(errno == ENOTDIR);
+  CHECK(openat(dir, "plain", O_CREAT | O_EXCL | O_WRONLY, 0600) == -1);
+  CHECK(errno == EEXIST);
+  CHECK(mkdirat(dir, "sub", 0700) == 0);
+  CHECK(unlinkat(dir, "sub", 0) == -1);
+  CHECK(errno == EISDIR);
+  CHECK(renameat(dir, "plain", dir, "renamed") == 0);
+  CHECK(faccessat(dir, "renamed", R_OK, 0) == 0);
   // statx on the renamed file.
   struct statx extended;
   CHECK(statx(dir, "renamed", 0, STATX_BASIC_STATS | STATX_BTIME, &extended) == 0);
-  CHECK(extended.stx_size == 5 && (extended.stx_mask & STATX_SIZE));
-  CHECK(statx(again, "", AT_EMPTY_PATH, STATX_SIZE, &extended) == 0 && extended.stx_size == 5);
+  CHECK(extended.stx_size == 5);
+  CHECK((extended.stx_mask & STATX_SIZE));
+  CHECK(statx(again, "", AT_EMPTY_PATH, STATX_SIZE, &extended) == 0);
+  CHECK(extended.stx_size == 5);
   // 3000 entries, read back with getdents64 through readdir.
   int big = openat(dir, "sub", O_DIRECTORY | O_RDONLY);
   CHECK(big >= 0);
@@ -70,7 +84,8 @@ int main(int argc, char** argv) {
     sum += number;
   }
   printf("entries %d sum %ld\n", count, sum);
-  CHECK(count == 3000 && sum == 2999L * 3000 / 2);
+  CHECK(count == 3000);
+  CHECK(sum == 2999L * 3000 / 2);
   printf("ok\n");
   return 0;
 }

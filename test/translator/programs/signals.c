@@ -50,7 +50,8 @@ static void siginfo_fields(void) {
   hits = 0;
   CHECK(kill(getpid(), SIGUSR1) == 0);
   CHECK(hits == 1);
-  CHECK(last_info.si_signo == SIGUSR1 && last_info.si_code == SI_USER);
+  CHECK(last_info.si_signo == SIGUSR1);
+  CHECK(last_info.si_code == SI_USER);
   CHECK(last_info.si_pid == getpid());
   union sigval value = {.sival_int = 42};
   CHECK(sigqueue(getpid(), SIGUSR1, value) == 0);
@@ -112,10 +113,13 @@ static void nested_alternate_stack(void) {
   install(SIGUSR2, on_second, SA_ONSTACK);
   raise(SIGUSR1);
   uintptr_t low = (uintptr_t)alternate, high = low + sizeof alternate;
-  CHECK(handler_sp[0] > low && handler_sp[0] < high);
-  CHECK(handler_sp[1] > low && handler_sp[1] < handler_sp[0]);
+  CHECK(handler_sp[0] > low);
+  CHECK(handler_sp[0] < high);
+  CHECK(handler_sp[1] > low);
+  CHECK(handler_sp[1] < handler_sp[0]);
   stack_t current;
-  CHECK(sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_ONSTACK));
+  CHECK(sigaltstack(NULL, &current) == 0);
+  CHECK(!(current.ss_flags & SS_ONSTACK));
   printf("altstack ok\n");
 }
 
@@ -149,10 +153,13 @@ static void suspend(void) {
   CHECK(kill(getpid(), SIGUSR1) == 0);
   CHECK(hits == 0);
   sigset_t pending;
-  CHECK(sigpending(&pending) == 0 && sigismember(&pending, SIGUSR1));
-  CHECK(sigsuspend(&empty) == -1 && errno == EINTR);
+  CHECK(sigpending(&pending) == 0);
+  CHECK(sigismember(&pending, SIGUSR1));
+  CHECK(sigsuspend(&empty) == -1);
+  CHECK(errno == EINTR);
   CHECK(hits == 1);
-  CHECK(sigprocmask(SIG_SETMASK, NULL, &current) == 0 && sigismember(&current, SIGUSR1));
+  CHECK(sigprocmask(SIG_SETMASK, NULL, &current) == 0);
+  CHECK(sigismember(&current, SIGUSR1));
   CHECK(sigprocmask(SIG_UNBLOCK, &block, NULL) == 0);
   printf("sigsuspend ok\n");
 }
@@ -172,7 +179,8 @@ static void timers(void) {
   struct itimerspec once = {{0, 0}, {0, 30000000}};
   CHECK(timerfd_settime(fd, 0, &once, NULL) == 0);
   uint64_t expirations = 0;
-  CHECK(read(fd, &expirations, sizeof expirations) == 8 && expirations == 1);
+  CHECK(read(fd, &expirations, sizeof expirations) == 8);
+  CHECK(expirations == 1);
   close(fd);
   printf("timers ok\n");
 }
@@ -198,10 +206,14 @@ static void pselect_mask(void) {
   fd_set readable;
   FD_ZERO(&readable);
   FD_SET(fds[0], &readable);
-  CHECK(pselect(fds[0] + 1, &readable, NULL, NULL, NULL, &empty) == -1 && errno == EINTR);
-  CHECK(hits == 1 && last_info.si_signo == SIGCHLD && last_info.si_pid == child);
+  CHECK(pselect(fds[0] + 1, &readable, NULL, NULL, NULL, &empty) == -1);
+  CHECK(errno == EINTR);
+  CHECK(hits == 1);
+  CHECK(last_info.si_signo == SIGCHLD);
+  CHECK(last_info.si_pid == child);
   sigset_t current;
-  CHECK(sigprocmask(SIG_SETMASK, NULL, &current) == 0 && sigismember(&current, SIGCHLD));
+  CHECK(sigprocmask(SIG_SETMASK, NULL, &current) == 0);
+  CHECK(sigismember(&current, SIGCHLD));
   CHECK(waitpid(child, NULL, 0) == child);
   CHECK(sigprocmask(SIG_UNBLOCK, &block, NULL) == 0);
   close(fds[0]);
@@ -225,7 +237,8 @@ static void segv_handler(void) {
     *(volatile int*)0x1234 = 1;
     CHECK(0);
   }
-  CHECK(last_info.si_signo == SIGSEGV && last_info.si_addr == (void*)0x1234);
+  CHECK(last_info.si_signo == SIGSEGV);
+  CHECK(last_info.si_addr == (void*)0x1234);
   CHECK(last_info.si_code == SEGV_MAPERR);
   printf("sigsegv ok\n");
 }
