@@ -36,9 +36,15 @@ export function statusText(container: Container, now = Date.now()): string {
 
 /** The COMMAND column: the command line, quoted, cut to 20 characters with an ellipsis. */
 export function commandText(container: Container, full = false): string {
-  const text = container.config.argv.join(' ');
+  const text = container.config.argv.map(quoteArgument).join(' ');
   if (full || text.length <= 20) return `"${text}"`;
   return `"${text.slice(0, 19)}…"`;
+}
+
+/** Quotes an argument that a shell would split or expand, as `docker ps` shows it. */
+function quoteArgument(argument: string): string {
+  if (argument !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(argument)) return argument;
+  return `'${argument.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Prints rows under headers with columns padded to the widest cell plus three spaces. */

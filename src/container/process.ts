@@ -3,22 +3,21 @@ import { constants } from 'node:os';
 import { isErrno } from '../image/store';
 import { ContainerError } from './errors';
 
-/** Whether a process with `pid` exists, including one owned by another user. */
+/**
+ * Whether a process with `pid` runs, including one owned by another user. A zombie, which
+ * has ended and waits for its parent to collect its status, does not count.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return isErrno(error, 'EPERM');
+    if (!isErrno(error, 'EPERM')) return false;
   }
+  return statFields(pid)?.[0] !== 'Z';
 }
 
-/**
- * The start time of process `pid` in clock ticks after boot (field 22 of /proc/PID/stat), or
- * undefined when it is gone. Together with the pid it names one process, even after the pid is
- * reused.
- */
-export function processStartTime(pid: number): number | undefined {
+/** The fields of /proc/PID/stat from field 3 (the state) on, or undefined when it is gone. */
+function statFields(pid: number): string[] | undefined {
   let text: string;
   try {
     text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -27,8 +26,16 @@ export function processStartTime(pid: number): number | undefined {
   }
   // The command name in field 2 may contain spaces and parentheses, so fields are counted
   // from the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const value = Number(fields[19]);
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * The start time of process `pid` in clock ticks after boot (field 22 of /proc/PID/stat), or
+ * undefined when it is gone. Together with the pid it names one process, even after the pid is
+ * reused.
+ */
+export function processStartTime(pid: number): number | undefined {
+  const value = Number(statFields(pid)?.[19]);
   return Number.isInteger(value) ? value : undefined;
 }
 
