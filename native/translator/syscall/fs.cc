@@ -142,6 +142,14 @@ int open_path(Thread& thread, DirFd dirfd, const std::string& path, int flags, m
   }
   vfs::Filesystem& fs = thread.process.fs;
   if (fs.read_only && opens_for_writing(flags)) return -EROFS;
+  if (fs.has_shared_inodes() && opens_for_writing(flags) && !(flags & O_EXCL)) {
+    // An existing file of the image is copied up before it is opened for writing.
+    vfs::UniqueFd existing(fs.open(base, path, O_PATH | (flags & O_NOFOLLOW), 0));
+    if (existing.get() >= 0) {
+      int result = fs.unshare(existing.get());
+      if (result < 0) return result;
+    }
+  }
   int fd = fs.open(base, path, flags & kValidOpenFlags, mode & ~fs.umask);
   if (fd >= 0 && opened_path != nullptr) {
     *opened_path = fs.guest_path(fd);
@@ -393,12 +401,17 @@ int64_t sys_linkat(Thread& thread, DirFd from_dir, GuestString from, DirFd to_di
         (flags.value & AT_EMPTY_PATH) | (flags.value & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW);
     result = target_from_args(thread, from_dir, from, target_flags, target);
     if (result < 0) return result;
+    // Both names must share the container's own copy, not the image's file.
+    result = thread.process.fs.unshare(target.get());
+    if (result < 0) return result;
     return host_result(::linkat(AT_FDCWD, proc_fd_path(target.get()).c_str(), new_dir.get(),
                                 new_name.c_str(), AT_SYMLINK_FOLLOW));
   }
   vfs::UniqueFd old_dir;
   std::string old_name;
   result = parent_from_args(thread, from_dir, from, old_dir, old_name);
+  if (result < 0) return result;
+  result = thread.process.fs.unshare_at(old_dir.get(), old_name);
   if (result < 0) return result;
   return host_result(::linkat(old_dir.get(), old_name.c_str(), new_dir.get(), new_name.c_str(), 0));
 }
@@ -433,6 +446,8 @@ int64_t sys_fchmodat2(Thread& thread, DirFd dirfd, GuestString path, unsigned mo
   vfs::UniqueFd fd;
   int result = target_from_args(thread, dirfd, path, flags.value, fd);
   if (result < 0) return result;
+  result = thread.process.fs.unshare(fd.get());
+  if (result < 0) return result;
   struct stat status;
   if (::fstat(fd.get(), &status) < 0) return -errno;
   // Linux cannot change a symlink's mode.
@@ -454,6 +469,8 @@ int64_t sys_fchownat(Thread& thread, DirFd dirfd, GuestString path, int uid, int
   vfs::UniqueFd fd;
   int result = target_from_args(thread, dirfd, path, flags.value, fd);
   if (result < 0) return result;
+  result = thread.process.fs.unshare(fd.get());
+  if (result < 0) return result;
   return host_result(::fchownat(fd.get(), "", uid, gid, AT_EMPTY_PATH));
 }
 
@@ -461,6 +478,8 @@ int64_t sys_truncate(Thread& thread, GuestString path, int64_t length) {
   if (read_only(thread)) return -EROFS;
   vfs::UniqueFd fd;
   int result = target_from_args(thread, DirFd{AT_FDCWD}, path, 0, fd);
+  if (result < 0) return result;
+  result = thread.process.fs.unshare(fd.get());
   if (result < 0) return result;
   struct stat status;
   if (::fstat(fd.get(), &status) < 0) return -errno;
@@ -484,9 +503,13 @@ int64_t sys_utimensat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<vo
     // utimensat(fd, NULL, ...) changes the file fd names, as futimens does.
     Directory directory(thread, dirfd);
     if (directory.error() < 0 || dirfd.value == AT_FDCWD) return -EBADF;
-    return host_result(::futimens(directory.base().host_fd, pointer));
+    int host = host_fd_to_change(thread, dirfd.value);
+    if (host < 0) return host;
+    return host_result(::futimens(host, pointer));
   }
   int result = target_from_args(thread, dirfd, path, flags.value, fd);
+  if (result < 0) return result;
+  result = thread.process.fs.unshare(fd.get());
   if (result < 0) return result;
   struct stat status;
   if (::fstat(fd.get(), &status) < 0) return -errno;
@@ -615,6 +638,8 @@ int64_t set_xattr(Thread& thread, GuestString path, GuestString name, GuestPtr<v
   vfs::UniqueFd fd;
   result = static_cast<int>(path_xattr(thread, path, follow, fd));
   if (result < 0) return result;
+  result = thread.process.fs.unshare(fd.get());
+  if (result < 0) return result;
   return host_result(::setxattr(proc_fd_path(fd.get()).c_str(), key.c_str(),
                                 reinterpret_cast<void*>(value.address), size,
                                 static_cast<int>(flags.value)));
@@ -637,6 +662,8 @@ int64_t remove_xattr(Thread& thread, GuestString path, GuestString name, bool fo
   if (result < 0) return result;
   vfs::UniqueFd fd;
   result = static_cast<int>(path_xattr(thread, path, follow, fd));
+  if (result < 0) return result;
+  result = thread.process.fs.unshare(fd.get());
   if (result < 0) return result;
   return host_result(::removexattr(proc_fd_path(fd.get()).c_str(), key.c_str()));
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -159,6 +160,60 @@ std::string Filesystem::guest_path(int host_fd) const {
   if (rest.empty()) return "/";
   if (rest[0] != '/') return "";
   return rest;
+}
+
+void Filesystem::share_inodes_with_image(const std::string& file) {
+  struct stat status;
+  if (fstat(root_fd_.get(), &status) < 0) {
+    throw std::runtime_error("stat root directory: " + std::string(strerror(errno)));
+  }
+  shared_inodes_.load(file, status.st_dev);
+}
+
+int Filesystem::unshare_at(int dir, const std::string& name) const {
+  if (shared_inodes_.empty()) return 0;
+  struct stat status;
+  if (fstatat(dir, name.c_str(), &status, AT_SYMLINK_NOFOLLOW) < 0) {
+    return errno == ENOENT ? 0 : -errno;
+  }
+  if (!shared_inodes_.shared(status)) return 0;
+  return copy_up(dir, name, status);
+}
+
+int Filesystem::unshare(int host_fd) const {
+  if (shared_inodes_.empty()) return 0;
+  struct stat status;
+  if (fstat(host_fd, &status) < 0) return -errno;
+  if (!shared_inodes_.shared(status)) return 0;
+  // Find the file's directory through the host path of the descriptor; a file the image
+  // shares is always in the root's own tree.
+  std::string guest = guest_path(host_fd);
+  size_t slash = guest.rfind('/');
+  if (guest.empty() || slash == std::string::npos || slash + 1 == guest.size()) return -EXDEV;
+  std::string name = guest.substr(slash + 1);
+  std::string directory = slash == 0 ? "." : guest.substr(1, slash - 1);
+  int dir = openat2(root_fd_.get(), directory.c_str(), O_PATH | O_DIRECTORY, 0,
+                    RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+  if (dir < 0) return dir;
+  UniqueFd dir_fd(dir);
+  struct stat entry;
+  // The name may have been renamed or replaced since the descriptor was opened.
+  if (fstatat(dir, name.c_str(), &entry, AT_SYMLINK_NOFOLLOW) < 0) return -errno;
+  if (entry.st_ino != status.st_ino || entry.st_dev != status.st_dev) return -EXDEV;
+  int result = copy_up(dir, name, status);
+  if (result < 0) return result;
+  int flags = fcntl(host_fd, F_GETFL);
+  if (flags < 0) return -errno;
+  int reopen_flags = (flags & O_PATH) ? O_PATH : (flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+  UniqueFd copy(openat(dir, name.c_str(), reopen_flags | O_NOFOLLOW | O_CLOEXEC));
+  if (copy.get() < 0) return -errno;
+  if (!(flags & O_PATH)) {
+    off_t offset = lseek(host_fd, 0, SEEK_CUR);
+    if (offset >= 0 && lseek(copy.get(), offset, SEEK_SET) < 0) return -errno;
+  }
+  // Every guest descriptor sharing this open file now sees the copy.
+  if (dup3(copy.get(), host_fd, O_CLOEXEC) < 0) return -errno;
+  return 0;
 }
 
 }  // namespace noah::vfs

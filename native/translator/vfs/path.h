@@ -10,6 +10,7 @@
 #include <new>
 #include <string>
 
+#include "translator/vfs/copy_up.h"
 #include "translator/vfs/file_table.h"
 
 namespace noah::vfs {
@@ -56,6 +57,15 @@ class Filesystem {
   // Resolves all but the last component of `path` to a directory. `name` gets the last
   // component ("." for a path that ends in "/" or names the root).
   int parent(const Base& base, const std::string& path, UniqueFd& dir, std::string& name) const;
+  // Loads the inode list of the container's copy-on-write layer (--shared-inodes).
+  void share_inodes_with_image(const std::string& file);
+  // Before a change to the file `host_fd` refers to: when it is still the image's, copies it
+  // up and makes `host_fd` refer to the copy (same access mode and offset). Returns 0 or -errno.
+  int unshare(int host_fd) const;
+  // The same for the entry `name` of the directory `dir`, without following a symlink.
+  int unshare_at(int dir, const std::string& name) const;
+  bool has_shared_inodes() const { return !shared_inodes_.empty(); }
+
   // The guest path of an open host descriptor inside the root, or "" when it is outside.
   std::string guest_path(int host_fd) const;
 
@@ -75,6 +85,7 @@ class Filesystem {
  private:
   int open_from_root(const std::string& absolute, int flags, mode_t mode) const;
 
+  SharedInodes shared_inodes_;
   UniqueFd root_fd_;
   std::string host_root_;  // the root's canonical host path
   mutable std::mutex cwd_mutex_;
