@@ -3,7 +3,9 @@
 //
 //   noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--read-only] [--trace]
 //                   [--stats] [--shared-inodes FILE] [--hostname NAME]
-//                   [--user UID:GID[:GID,...]] -- PROGRAM [ARG...]
+//                   [--user UID:GID[:GID,...]]
+//                   [--mount type=bind|tmpfs,source=HOST,target=GUEST[,readonly]]...
+//                   -- PROGRAM [ARG...]
 //
 // --shared-inodes names the list of inodes the root shares with its image (the container's
 // copy-on-write layer, vfs/copy_up.h); --user sets the guest's credentials.
@@ -46,6 +48,7 @@ struct CommandLine {
   std::vector<std::string> argv;
   bool read_only = false;
   std::string shared_inodes;
+  std::vector<noah::vfs::Mount> mounts;
   noah::Credentials credentials;
   noah::Options options;
 };
@@ -55,7 +58,8 @@ struct CommandLine {
   noah::log::error(
       "usage: noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... "
       "[--read-only] [--trace] [--stats] [--shared-inodes FILE] [--hostname NAME] "
-      "[--user UID:GID[:GID,...]] -- PROGRAM [ARG...]");
+      "[--user UID:GID[:GID,...]] [--mount type=bind,source=HOST,target=GUEST[,readonly]]... "
+      "-- PROGRAM [ARG...]");
   _exit(kExitTranslatorFailed);
 }
 
@@ -127,6 +131,12 @@ CommandLine parse(int argc, char** argv) {
       noah::stats::enabled = true;
     } else if (arg == "--shared-inodes") {
       line.shared_inodes = value();
+    } else if (arg == "--mount") {
+      std::string text = value();
+      noah::vfs::Mount mount;
+      std::string error = noah::vfs::parse_mount(text, mount);
+      if (!error.empty()) usage_error("--mount " + text + ": " + error);
+      line.mounts.push_back(std::move(mount));
     } else if (arg == "--hostname") {
       line.options.hostname = value();
       if (line.options.hostname.size() > 64) usage_error("--hostname: longer than 64 bytes");
@@ -201,6 +211,7 @@ int main(int argc, char** argv) {
     process.fs.read_only = line.read_only;
     process.credentials = line.credentials;
     if (!line.shared_inodes.empty()) process.fs.share_inodes_with_image(line.shared_inodes);
+    for (auto& mount : line.mounts) process.fs.add_mount(std::move(mount));
     setup_stdio(process);
     std::string cwd_error;
     int cwd =

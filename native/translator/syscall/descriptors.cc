@@ -252,8 +252,7 @@ int64_t sys_sync(Thread&) {
 }
 
 int64_t sys_ftruncate(Thread& thread, int fd, int64_t length) {
-  if (thread.process.fs.read_only) return -EROFS;
-  int host = host_fd(thread, fd);
+  int host = host_fd_to_change(thread, fd);
   return host < 0 ? host : host_result(::ftruncate(host, length));
 }
 

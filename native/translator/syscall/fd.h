@@ -27,8 +27,9 @@ inline int host_fd(Thread& thread, int fd) {
 inline int host_fd_to_change(Thread& thread, int fd) {
   int host = host_fd(thread, fd);
   if (host < 0) return host;
-  if (thread.process.fs.read_only) return -EROFS;
-  int result = thread.process.fs.unshare(host);
+  int result = thread.process.fs.check_writable(host);
+  if (result < 0) return result;
+  result = thread.process.fs.unshare(host);
   return result < 0 ? result : host;
 }
 
