@@ -13,12 +13,24 @@ export interface Change {
  * is a hardlink farm, so a regular file still linked to the image's inode is unchanged and one
  * with another inode was copied up or replaced. Symlinks and special files are made anew by
  * the clone, so they count as changed when their type, target or mode differs. A folder is
- * changed when anything below it is, as `docker diff` prints the parents of changes.
+ * changed when anything below it is, as `docker diff` prints the parents of changes. Paths in
+ * `ignored` (mount points, which the translator creates when missing) are left out.
  */
-export async function diffTrees(imageRoot: string, containerRoot: string): Promise<Change[]> {
+export async function diffTrees(
+  imageRoot: string,
+  containerRoot: string,
+  ignored: Set<string> = new Set(),
+): Promise<Change[]> {
   const changes: Change[] = [];
-  await diffFolder(imageRoot, containerRoot, '/', changes);
-  return changes.sort((a, b) => a.path.localeCompare(b.path));
+  await diffFolder(imageRoot, containerRoot, '/', { changes, ignored });
+  // Byte order of the paths puts a folder right before its contents: "/opt", "/opt/dir".
+  return changes.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+}
+
+/** The changes found so far, and guest paths to leave out (mount points). */
+interface DiffContext {
+  changes: Change[];
+  ignored: Set<string>;
 }
 
 /** Compares one folder and returns whether anything below it changed. */
@@ -26,13 +38,18 @@ async function diffFolder(
   imageDir: string,
   containerDir: string,
   guestDir: string,
-  changes: Change[],
+  context: DiffContext,
 ): Promise<boolean> {
+  const { changes, ignored } = context;
   const imageNames = new Set(await readNames(imageDir));
   const containerNames = await readNames(containerDir);
   let changed = false;
   for (const name of containerNames) {
     const guestPath = path.posix.join(guestDir, name);
+    if (ignored.has(guestPath)) {
+      imageNames.delete(name);
+      continue;
+    }
     const containerPath = path.join(containerDir, name);
     const containerStat = await fsp.lstat(containerPath);
     if (!imageNames.has(name)) {
@@ -44,7 +61,7 @@ async function diffFolder(
     const imagePath = path.join(imageDir, name);
     const imageStat = await fsp.lstat(imagePath);
     if (containerStat.isDirectory() && imageStat.isDirectory()) {
-      const below = await diffFolder(imagePath, containerPath, guestPath, changes);
+      const below = await diffFolder(imagePath, containerPath, guestPath, context);
       if (below || containerStat.mode !== imageStat.mode) {
         changes.push({ kind: 'C', path: guestPath });
         changed = true;
@@ -57,6 +74,7 @@ async function diffFolder(
     }
   }
   for (const name of imageNames) {
+    if (ignored.has(path.posix.join(guestDir, name))) continue;
     changes.push({ kind: 'D', path: path.posix.join(guestDir, name) });
     changed = true;
   }

@@ -323,7 +323,7 @@ describeKvm('container state under races and crashes', () => {
     process.kill(state.supervisorPid, 'SIGKILL');
     expect(inspect('orphan').State.Running).toBe(true);
     process.kill(state.pid, 'SIGKILL');
-    // The run's output pipes close when the translator, which holds them, is gone.
+    // The translator has copies of the run's output pipes, so they close only once it is gone.
     await run;
     await waitFor(() => !inspect('orphan').State.Running);
     expect(inspect('orphan').State.ExitCode).toBe(137);

@@ -1,4 +1,5 @@
 import { diffTrees } from '../../container/diff';
+import { ETC_FILES } from '../../container/etc-files';
 import { parseArgs } from '../args';
 import { Command } from '../command';
 import { UsageError } from '../errors';
@@ -21,7 +22,11 @@ export const diffCommand: Command = {
         // A container on the read-only image tree cannot have changes.
         if (!config.copyOnWrite) return;
         const imageRoot = store.images.rootfsPath(config.chainId);
-        for (const change of await diffTrees(imageRoot, store.rootfs(config))) {
+        const mountPoints = new Set([
+          ...ETC_FILES.map((name) => `/etc/${name}`),
+          ...config.mounts.map((mount) => mount.target),
+        ]);
+        for (const change of await diffTrees(imageRoot, store.rootfs(config), mountPoints)) {
           io.stdout.write(`${change.kind} ${change.path}\n`);
         }
       },
