@@ -1,7 +1,7 @@
 import { Container } from './store';
 
 /**
- * A duration as Docker's `docker ps` prints it ("Less than a second", "5 seconds",
+ * Formats a duration as `docker ps` prints it ("Less than a second", "5 seconds",
  * "About a minute", "3 hours"), with the same unit steps.
  */
 export function humanDuration(milliseconds: number): string {
@@ -21,7 +21,7 @@ export function humanDuration(milliseconds: number): string {
   return `${Math.floor(hours / 24 / 365)} years`;
 }
 
-/** The STATUS column: "Up 5 seconds", "Exited (0) 3 minutes ago" or "Created". */
+/** Formats the STATUS column: "Up 5 seconds", "Exited (0) 3 minutes ago" or "Created". */
 export function statusText(container: Container, now = Date.now()): string {
   const { state } = container;
   if (state.status === 'running') {
@@ -34,7 +34,7 @@ export function statusText(container: Container, now = Date.now()): string {
   return 'Created';
 }
 
-/** The COMMAND column: the command line, quoted, cut to 20 characters with an ellipsis. */
+/** Formats the COMMAND column: the command line, quoted, cut to 20 characters with "…". */
 export function commandText(container: Container, full = false): string {
   const text = container.config.argv.map(quoteArgument).join(' ');
   if (full || text.length <= 20) return `"${text}"`;
@@ -60,7 +60,7 @@ export function formatTable(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
 }
 
-/** The `docker inspect` document of a container, with the fields noah has. */
+/** Builds the `docker inspect` document of a container, with the fields noah has. */
 export function inspectDocument(container: Container, rootfs: string): object {
   const { config, state } = container;
   return {

@@ -21,6 +21,7 @@ export function parseVolume(spec: string): MountRequest {
     throw new ContainerError(`invalid volume specification "${spec}": use HOST:CONTAINER[:ro]`);
   }
   const [source, target, options = ''] = parts;
+  checkNoComma(source, spec);
   if (!path.isAbsolute(source)) {
     throw new ContainerError(
       `invalid volume specification "${spec}": the host path must be absolute ` +
@@ -128,7 +129,15 @@ function parseBoolean(value: string | undefined, spec: string): boolean {
   throw new ContainerError(`invalid --mount "${spec}": readonly must be true or false`);
 }
 
+/** Rejects a path with a comma, which the translator's --mount value cannot carry. */
+function checkNoComma(value: string, spec: string): void {
+  if (value.includes(',')) {
+    throw new ContainerError(`invalid mount "${spec}": the path ${value} contains a comma`);
+  }
+}
+
 function checkTarget(target: string, spec: string): string {
+  checkNoComma(target, spec);
   if (!path.isAbsolute(target)) {
     throw new ContainerError(`invalid mount "${spec}": the container path must be absolute`);
   }
@@ -153,6 +162,11 @@ export function checkDuplicateTargets(requests: MountRequest[]): void {
  * tmpfs/N of the container folder `finalDir`.
  */
 export function translatorMounts(requests: MountRequest[], finalDir: string): TranslatorMount[] {
+  if (finalDir.includes(',')) {
+    throw new ContainerError(
+      `the store path ${finalDir} contains a comma, which mounts cannot carry`,
+    );
+  }
   return requests.map((request, index) => ({
     type: request.type,
     source: request.type === 'tmpfs' ? path.join(finalDir, 'tmpfs', String(index)) : request.source,

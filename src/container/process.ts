@@ -4,7 +4,7 @@ import { isErrno } from '../image/store';
 import { ContainerError } from './errors';
 
 /**
- * Whether a process with `pid` runs, including one owned by another user. A zombie, which
+ * Checks whether a process with `pid` runs, including one owned by another user. A zombie, which
  * has ended and waits for its parent to collect its status, does not count.
  */
 export function processAlive(pid: number): boolean {
@@ -16,7 +16,7 @@ export function processAlive(pid: number): boolean {
   return statFields(pid)?.[0] !== 'Z';
 }
 
-/** The fields of /proc/PID/stat from field 3 (the state) on, or undefined when it is gone. */
+/** Reads the fields of /proc/PID/stat from field 3 (the state) on, or undefined when it is gone. */
 function statFields(pid: number): string[] | undefined {
   let text: string;
   try {
@@ -30,7 +30,7 @@ function statFields(pid: number): string[] | undefined {
 }
 
 /**
- * The start time of process `pid` in clock ticks after boot (field 22 of /proc/PID/stat), or
+ * Reads the start time of process `pid` in clock ticks after boot (field 22 of /proc/PID/stat), or
  * undefined when it is gone. Together with the pid it names one process, even after the pid is
  * reused.
  */

@@ -99,7 +99,7 @@ function requireTranslator(): string {
   return executable;
 }
 
-/** The exit status of a process as a shell reports it: 128+N when signal N ended it. */
+/** Converts a process's end to an exit status as a shell reports it: 128+N when signal N ended it. */
 export function exitStatusOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (signal !== null) return 128 + (constants.signals[signal] ?? 0);
   return code ?? 125;

@@ -140,6 +140,8 @@ describeKvm('detached containers', () => {
     ]);
     expect(withOptions.stdout).toBe('yes 1\n/etc\n');
     expect(withOptions.status).toBe(4);
+    const asUser = home.run(['exec', '-u', 'nobody', 'sleeper', 'sh', '-c', 'id -u; echo $HOME']);
+    expect(asUser.stdout).toBe('65534\n/nonexistent\n');
     const input = home.run(['exec', '-i', 'sleeper', 'cat'], 'piped\n');
     expect(input.stdout).toBe('piped\n');
     expect(home.run(['rm', 'sleeper']).status).toBe(1);

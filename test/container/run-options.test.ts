@@ -122,6 +122,46 @@ describeKvm('noah run options', () => {
     expect(mounted.stdout).toBe('y\n');
   });
 
+  testWith('--tty')('-t gives the command a pseudo-terminal', () => {
+    const result = sh('tty; test -t 0 && test -t 1 && echo terminal', '-t');
+    expect(result.stdout.replace(/\r/g, '')).toMatch(/^\/dev\/pts\/\d+\nterminal\n$/);
+    expect(result.status).toBe(0);
+  });
+
+  test('without -t there is no terminal, and without -i no stdin', () => {
+    const result = home.run(
+      ['run', '--rm', '--entrypoint', 'sh', debian, '-c', 'tty; cat; echo end'],
+      'input\n',
+    );
+    expect(result.stdout).toBe('not a tty\nend\n');
+    const interactive = home.run(['run', '--rm', '-i', '--entrypoint', 'cat', debian], 'input\n');
+    expect(interactive.stdout).toBe('input\n');
+  });
+
+  testWith('--mount')('-v of a file onto a file, and inspect lists mounts', () => {
+    const file = path.join(home.dir, 'config.txt');
+    fs.writeFileSync(file, 'from host\n');
+    const result = home.run([
+      'run',
+      '--name',
+      'file-mount',
+      '-v',
+      `${file}:/etc/app.conf:ro`,
+      '--entrypoint',
+      'cat',
+      debian,
+      '/etc/app.conf',
+    ]);
+    expect(result.stdout).toBe('from host\n');
+    const [details] = JSON.parse(home.run(['inspect', 'file-mount']).stdout) as {
+      Mounts: object[];
+    }[];
+    expect(details.Mounts).toEqual([
+      { Type: 'bind', Source: file, Destination: '/etc/app.conf', Mode: 'ro', RW: false },
+    ]);
+    expect(home.run(['rm', 'file-mount']).status).toBe(0);
+  });
+
   test('--rm removes the container, and without it ps -a lists it', () => {
     const before = home.containerIds().length;
     expect(home.run(['run', '--rm', debian]).status).toBe(0);
@@ -204,6 +244,14 @@ describeKvm('noah run rejects bad input with 125', () => {
       [['-v', 'relative:/data'], 'must be absolute'],
       [['--mount', 'type=volume,target=/data'], 'type must be bind or tmpfs'],
       [['-w', 'relative'], 'must be an absolute path'],
+      [['-v', '/tmp:/data:rx'], 'invalid volume option "rx"'],
+      [['--mount', 'type=bind,source=/tmp,target=/a,color=red'], 'invalid field "color"'],
+      [['--mount', 'type=bind,source=/tmp'], 'target is missing'],
+      [['--tmpfs', '/'], 'the target cannot be /'],
+      [['--tmpfs', '/a', '--tmpfs', '/a/'], 'duplicate mount point: /a'],
+      [['-v', '/tmp,x:/data'], 'contains a comma'],
+      [['--hostname', '-bad'], 'invalid hostname'],
+      [['-u', '1:2:3'], 'invalid user'],
     ];
     const before = home.containerIds();
     for (const [options, message] of cases) {
