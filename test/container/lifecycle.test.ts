@@ -215,6 +215,41 @@ describeKvm('detached containers', () => {
     expect(home.run(['logs', 'restarted']).stdout).toBe('run\n');
   });
 
+  test('stop of a foreground run: the run exits 143', async () => {
+    const run = home.start(['run', '--name', 'foreground', '--entrypoint', 'sleep', debian, '60']);
+    await waitFor(() => runningNames().includes('foreground'));
+    expect(home.run(['stop', 'foreground']).status).toBe(0);
+    const result = await run;
+    expect(result.status).toBe(143);
+    expect(inspect('foreground').State).toMatchObject({ Status: 'exited', ExitCode: 143 });
+    expect(home.run(['rm', 'foreground']).status).toBe(0);
+  });
+
+  test('-d with a missing command: exited 127', () => {
+    const result = home.run([
+      'run',
+      '-d',
+      '--name',
+      'missing-command',
+      '--entrypoint',
+      'nope',
+      debian,
+    ]);
+    expect(result.status).toBe(0);
+    expect(home.run(['wait', 'missing-command']).stdout).toBe('127\n');
+    expect(home.run(['logs', 'missing-command']).stderr).toContain(
+      '"nope": executable file not found',
+    );
+    expect(home.run(['rm', 'missing-command']).status).toBe(0);
+  });
+
+  test('inspect of an unknown name: status 1 and []', () => {
+    const result = home.run(['inspect', 'no-such-thing']);
+    expect(result.stdout).toBe('[]\n');
+    expect(result.stderr).toContain('No such object: no-such-thing');
+    expect(result.status).toBe(1);
+  });
+
   test('-d --rm removes the container after it exits', async () => {
     const id = detached('short', 'exit 0', '--rm');
     await waitFor(() => !home.containerIds().includes(id));
