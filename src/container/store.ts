@@ -26,7 +26,7 @@ import { TranslatorMount, TranslatorUser } from '../runtime/translator';
 import { ContainerError } from './errors';
 import { processAlive, processStartTime } from './process';
 
-/** What a container runs and how, fixed when it is created. */
+/** A container's configuration: what it runs and how, fixed when it is created. */
 export interface ContainerConfig {
   id: string; // 64 hex digits
   name: string;
@@ -148,11 +148,16 @@ export class ContainerStore {
     }
   }
 
-  /** Every container, newest first, as `docker ps` lists them. */
+  /** Lists every container, newest first, as `docker ps` does. */
   async list(): Promise<Container[]> {
     const containers: Container[] = [];
     for (const id of await this.ids()) {
-      const container = await this.read(id);
+      // NOTE: a folder whose records do not parse (changed by hand, or a damaged disk) is left
+      // out, so it cannot hide the others; `noah rm FULL-ID` still removes it.
+      const container = await this.read(id).catch((error: unknown) => {
+        if (error instanceof ContainerError) return undefined;
+        throw error;
+      });
       if (container !== undefined) containers.push(container);
     }
     return containers.sort((a, b) => b.config.created.localeCompare(a.config.created));
@@ -239,7 +244,7 @@ export class ContainerStore {
     if (moved) await removeTree(doomed);
   }
 
-  /** The folder the container's root is, which is the image tree when it is not a clone. */
+  /** Returns the container's root folder, which is the image tree when it is not a clone. */
   rootfs(config: ContainerConfig): string {
     if (config.copyOnWrite) return path.join(this.dir(config.id), 'rootfs');
     return this.images.rootfsPath(config.chainId);
@@ -248,8 +253,8 @@ export class ContainerStore {
 
 function nameConflict(name: string, id: string): ContainerError {
   return new ContainerError(
-    `the container name "/${name}" is already in use by container ${id}: remove (or rename) ` +
-      'that container to be able to reuse that name',
+    `the container name "/${name}" is already in use by container ${id}: remove that ` +
+      'container to reuse the name, or choose another',
   );
 }
 

@@ -3,6 +3,9 @@
  * inspect, container prune, rmi of an image in use, names taken by two commands at once, and
  * state after the container's processes are killed with SIGKILL.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 import { describeKvm } from '../helpers/kvm';
 import { testRegistryImage } from '../helpers/registry';
 import { NoahHome, waitFor } from './noah';
@@ -343,6 +346,19 @@ describeKvm('container state under races and crashes', () => {
     expect(JSON.parse(listed[0]).Status).toMatch(/^Exited \(137\)/);
     expect(inspect('crashed').State.ExitCode).toBe(137);
     expect(home.run(['rm', 'crashed']).status).toBe(0);
+  });
+
+  test('a damaged record hides no other container', () => {
+    const damaged = home.run(['create', '--name', 'damaged', debian]).stdout.trim();
+    expect(home.run(['create', '--name', 'intact', debian]).status).toBe(0);
+    fs.writeFileSync(path.join(home.dir, 'containers', damaged, 'state.json'), '{not json');
+    const listed = home.run(['ps', '-a']);
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toContain('intact');
+    expect(listed.stdout).not.toContain('damaged');
+    expect(home.run(['rm', damaged]).status).toBe(0);
+    expect(home.containerIds()).not.toContain(damaged);
+    expect(home.run(['rm', 'intact']).status).toBe(0);
   });
 
   test('kill -9 of the translator alone: its supervisor records 137', () => {

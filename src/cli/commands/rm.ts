@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import { ContainerError } from '../../container/errors';
 import { removeContainer } from '../../container/lifecycle';
 import { optionFlag, parseArgs } from '../args';
 import { Command } from '../command';
@@ -14,8 +16,12 @@ export const rmCommand: Command = {
     const parsed = parseArgs(argv, this.options);
     if (parsed.positionals.length === 0) throw new UsageError('noah rm needs a container');
     const force = optionFlag(parsed, 'force');
-    return forEachContainer(parsed.positionals, io, async (store, name) =>
-      removeContainer(store, await store.get(name), force),
-    );
+    return forEachContainer(parsed.positionals, io, async (store, name) => {
+      const container = await store.find(name);
+      if (container !== undefined) return removeContainer(store, container, force);
+      // A full ID removes a folder whose records cannot be read, which no other command finds.
+      if (/^[0-9a-f]{64}$/.test(name) && fs.existsSync(store.dir(name))) return store.remove(name);
+      throw new ContainerError(`No such container: ${name}`, 1);
+    });
   },
 };
