@@ -5,7 +5,7 @@ import { spawnTranslator, waitForTranslator } from '../runtime/translator';
 import { ContainerError } from './errors';
 import { containerLaunch } from './launch';
 import { resetTmpfsFolders } from './mounts';
-import { processStartTime, sendSignal, sleep } from './process';
+import { processesWithArgument, processStartTime, sendSignal, sleep } from './process';
 import { Container, ContainerStore, isSameProcess } from './store';
 
 const POLL_MS = 50;
@@ -48,8 +48,13 @@ async function launchRecorded(
   });
 }
 
-/** Records the exit status of the container's command, and removes it when --rm asked. */
+/**
+ * Records the exit status of the container's command, and removes it when --rm asked. The
+ * container's other processes (from `noah exec`, or left in the background) are killed first,
+ * as the end of a container's first process ends all of them in Docker.
+ */
 async function recordExit(store: ContainerStore, container: Container, status: number) {
+  for (const pid of containerProcesses(store, container)) sendSignal(pid, 'SIGKILL');
   await store.updateState(container.config.id, (state) => {
     state.status = 'exited';
     state.exitCode = status;
@@ -152,18 +157,33 @@ export async function waitUntilStopped(
 }
 
 /**
- * Sends `signal` to the container's first process, as `docker kill` does. SIGKILL goes to the
- * whole process group too when the container has one, so every process of it ends.
+ * Sends `signal` to the container's first process, as `docker kill` does. SIGKILL goes to
+ * every process of the container, `noah exec` ones included, so that all of them end.
  */
-export function signalContainer(container: Container, signal: NodeJS.Signals): void {
+export function signalContainer(
+  store: ContainerStore,
+  container: Container,
+  signal: NodeJS.Signals,
+): void {
   const { state } = container;
   if (state.status !== 'running') {
     throw new ContainerError(`container ${container.config.name} is not running`, 1);
   }
-  // TODO: a foreground container's translator shares the CLI's process group, so SIGKILL
-  // reaches only its first translator process, not the ones its guest forked.
-  if (signal === 'SIGKILL' && state.ownProcessGroup) sendSignal(state.pid, signal, true);
   sendSignal(state.pid, signal);
+  if (signal !== 'SIGKILL') return;
+  if (state.ownProcessGroup) sendSignal(state.pid, signal, true);
+  for (const pid of containerProcesses(store, container)) sendSignal(pid, signal);
+}
+
+/**
+ * Finds the translator processes of a container by the --root or --container-dir argument
+ * that only its translators have. A container on the shared image tree has no such argument.
+ */
+function containerProcesses(store: ContainerStore, container: Container): number[] {
+  const { config } = container;
+  const pids = config.copyOnWrite ? processesWithArgument('--root', store.rootfs(config)) : [];
+  const processDir = path.join(store.dir(config.id), 'processes');
+  return [...pids, ...processesWithArgument('--container-dir', processDir)];
 }
 
 /**
@@ -176,10 +196,10 @@ export async function stopContainer(
   timeoutSeconds: number,
 ): Promise<void> {
   if (container.state.status !== 'running') return;
-  signalContainer(container, container.config.stopSignal as NodeJS.Signals);
+  signalContainer(store, container, container.config.stopSignal as NodeJS.Signals);
   if (await waitUntilStopped(store, container.config.id, timeoutSeconds * 1000)) return;
   const now = await store.read(container.config.id);
-  if (now !== undefined && now.state.status === 'running') signalContainer(now, 'SIGKILL');
+  if (now !== undefined && now.state.status === 'running') signalContainer(store, now, 'SIGKILL');
   await waitUntilStopped(store, container.config.id);
 }
 
@@ -197,7 +217,7 @@ export async function removeContainer(
         1,
       );
     }
-    signalContainer(container, 'SIGKILL');
+    signalContainer(store, container, 'SIGKILL');
     await waitUntilStopped(store, container.config.id);
   }
   await store.remove(container.config.id);

@@ -69,3 +69,24 @@ export function parseSignal(text: string): NodeJS.Signals {
   }
   throw new ContainerError(`invalid signal: ${text}`);
 }
+
+/**
+ * Finds the processes whose command line has `flag` followed by `value`, such as every
+ * translator started with `--root DIR`: the processes a guest forks keep their parent's
+ * command line. Processes whose command line cannot be read (another user's) are skipped.
+ */
+export function processesWithArgument(flag: string, value: string): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // ended meanwhile
+    }
+    const index = argv.indexOf(flag);
+    if (index >= 0 && argv[index + 1] === value) pids.push(Number(name));
+  }
+  return pids;
+}

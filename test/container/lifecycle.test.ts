@@ -72,6 +72,19 @@ function runningNames(): string[] {
   return lines.filter((line) => line !== '').map((line) => JSON.parse(line).Names as string);
 }
 
+/** The host processes of a container's translators, found by the root they were given. */
+function processesOf(name: string): string[] {
+  const root = path.join(home.dir, 'containers', inspect(name).Id, 'rootfs');
+  return fs.readdirSync('/proc').filter((pid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv[argv.indexOf('--root') + 1] === root;
+    } catch {
+      return false;
+    }
+  });
+}
+
 function inspect(name: string): Inspected {
   const result = home.run(['inspect', name]);
   expect(result.status).toBe(0);
@@ -216,6 +229,15 @@ describeKvm('detached containers', () => {
     expect(home.run(['start', 'restarted']).stdout).toBe('restarted\n');
     expect(home.run(['wait', 'restarted']).stdout).toBe('5\n');
     expect(home.run(['logs', 'restarted']).stdout).toBe('run\n');
+  });
+
+  test('the end of the first process ends exec and background ones', async () => {
+    detached('parent', 'sleep 60 & sleep 60');
+    const exec = home.start(['exec', 'parent', 'sleep', '60']);
+    await waitFor(() => processesOf('parent').length >= 3);
+    expect(home.run(['stop', 'parent']).status).toBe(0);
+    expect((await exec).status).toBe(137);
+    expect(processesOf('parent')).toEqual([]);
   });
 
   test('stop of a foreground run: the run exits 143', async () => {

@@ -43,7 +43,7 @@ export const killCommand: Command = {
     if (parsed.positionals.length === 0) throw new UsageError('noah kill needs a container');
     const signal = parseSignal(optionValue(parsed, 'signal') ?? 'SIGKILL');
     return forEachContainer(parsed.positionals, io, async (store, name) =>
-      signalContainer(await store.get(name), signal),
+      signalContainer(store, await store.get(name), signal),
     );
   },
 };
