@@ -24,6 +24,7 @@ import { killCommand, stopCommand } from './commands/stop';
 import { tagCommand } from './commands/tag';
 import { waitCommand } from './commands/wait';
 import { CliError, ExitStatus } from './errors';
+import { commandHelp } from './help';
 
 /** Every `noah` verb, in the order `noah --help` lists them. */
 export const commands: Command[] = [
@@ -64,18 +65,6 @@ function usage(): string {
     '',
     'Run "noah COMMAND --help" for the options of a command.',
   ].join('\n');
-}
-
-function commandHelp(command: Command): string {
-  const lines = [`Usage: noah ${command.name} ${command.usage}`, '', command.summary];
-  if (command.options.length > 0) {
-    lines.push('', 'Options:');
-    for (const option of command.options) {
-      const flag = (option.short ? `-${option.short}, ` : '    ') + `--${option.name}`;
-      lines.push(`  ${(flag + (option.value ? ' VALUE' : '')).padEnd(24)} ${option.help}`);
-    }
-  }
-  return lines.join('\n');
 }
 
 /** Runs `noah ARGV...` and resolves to the exit status. */

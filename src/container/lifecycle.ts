@@ -1,4 +1,4 @@
-import { ChildProcess, spawn, StdioOptions } from 'node:child_process';
+import { spawn, StdioOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnTranslator, waitForTranslator } from '../runtime/translator';
@@ -20,7 +20,7 @@ async function launchRecorded(
   id: string,
   stdio: StdioOptions,
   ownProcessGroup: boolean,
-): Promise<{ child: ChildProcess; container: Container }> {
+): Promise<{ exited: Promise<number>; container: Container }> {
   return store.images.withLock(async () => {
     const container = await store.read(id);
     if (container === undefined) throw new ContainerError(`No such container: ${id}`, 1);
@@ -29,6 +29,9 @@ async function launchRecorded(
     }
     resetTmpfsFolders(container.config.mounts);
     const child = spawnTranslator(containerLaunch(store, container.config), stdio, ownProcessGroup);
+    // Listen for the exit now: a command as short as `true` can end while the state is
+    // written, and Node does not repeat an 'exit' event for a listener added later.
+    const exited = waitForTranslator(child);
     const pid = child.pid ?? 0;
     const state = {
       ...container.state,
@@ -43,8 +46,15 @@ async function launchRecorded(
       finishedAt: '',
       exitRecorded: true,
     };
-    await store.writeState(id, state);
-    return { child, container: { ...container, state } };
+    try {
+      await store.writeState(id, state);
+    } catch (error) {
+      // A command with no record of it running could never be stopped or waited for.
+      child.kill('SIGKILL');
+      await exited.catch(() => undefined);
+      throw error;
+    }
+    return { exited, container: { ...container, state } };
   });
 }
 
@@ -82,7 +92,7 @@ export async function startAttached(
   const launched = await launchRecorded(store, container.config.id, stdio, false);
   let status: number;
   try {
-    status = await waitForTranslator(launched.child);
+    status = await launched.exited;
   } catch (error) {
     await recordExit(store, launched.container, 125);
     throw error;
@@ -106,7 +116,13 @@ export async function superviseDetached(store: ContainerStore, id: string): Prom
     fs.closeSync(stdout);
     fs.closeSync(stderr);
   }
-  const status = await waitForTranslator(launched.child);
+  let status: number;
+  try {
+    status = await launched.exited;
+  } catch (error) {
+    await recordExit(store, launched.container, 125);
+    throw error;
+  }
   await recordExit(store, launched.container, status);
 }
 

@@ -340,6 +340,16 @@ describeKvm('container state under races and crashes', () => {
     expect(home.run(['rm', 'contested']).status).toBe(0);
   });
 
+  test('short commands at once: each recorded and removed', async () => {
+    const before = home.containerIds();
+    const runs = Array.from({ length: 6 }, () =>
+      home.start(['run', '--rm', '--entrypoint', 'true', debian]),
+    );
+    const results = await Promise.all(runs);
+    expect(results.map((r) => r.status)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(home.containerIds()).toEqual(before);
+  });
+
   test('two starts at once run the command once', async () => {
     expect(
       home.run(['create', '--name', 'double', '--entrypoint', 'sleep', debian, '2']).status,

@@ -1,7 +1,8 @@
 import { removeContainer } from '../../container/lifecycle';
 import { parseArgs } from '../args';
 import { Command } from '../command';
-import { UsageError } from '../errors';
+import { ExitStatus, UsageError } from '../errors';
+import { commandHelp } from '../help';
 import { createCommand } from './create';
 import { diffCommand } from './diff';
 import { execCommand } from './exec';
@@ -71,6 +72,10 @@ export const containerCommand: Command = {
     if (subcommand === undefined) {
       const names = subcommands.map((c) => c.name).join(', ');
       throw new UsageError(`noah container needs a subcommand: ${names}`);
+    }
+    if (rest[0] === '--help' || rest[0] === '-h') {
+      io.stdout.write(commandHelp(subcommand, 'noah container') + '\n');
+      return ExitStatus.ok;
     }
     return subcommand.run(rest, io);
   },
