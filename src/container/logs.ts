@@ -16,7 +16,8 @@ interface LogCursor {
 /**
  * Copies a detached container's stdout.log and stderr.log to `stdout` and `stderr`. With
  * `follow`, keeps copying new output until the container is no longer running.
- * NOTE: the two streams are kept in separate files, so their relative order is lost.
+ * NOTE: the two streams are kept in separate files, so their relative order is lost. A run
+ * attached to the terminal (no -d) writes to the terminal only and has no logs.
  */
 export async function copyLogs(
   store: ContainerStore,

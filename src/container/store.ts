@@ -270,6 +270,8 @@ export function observedState(state: ContainerState): ContainerState {
     // The translator has ended and its supervisor is about to record the status.
     return state;
   }
+  // NOTE: only the supervisor can collect the translator's status, so a translator that
+  // outlived a killed supervisor shows this code even when its program exited normally.
   return {
     ...state,
     status: 'exited',

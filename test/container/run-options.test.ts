@@ -237,6 +237,19 @@ describeKvm('noah run rejects bad input with 125', () => {
     expect(home.run(['rm', 'taken']).status).toBe(0);
   });
 
+  test('an --env-file line without a name', () => {
+    // NOTE: a --env-file that does not exist stops Node.js 20 itself before noah runs
+    // ("node: FILE: not found", status 9), because Node reads --env-file even after the
+    // script's name; so only a file with a bad line is checked here.
+    const file = path.join(home.dir, 'bad.env');
+    fs.writeFileSync(file, 'GOOD=1\n=value\n');
+    const before = home.containerIds();
+    const result = home.run(['run', '--env-file', file, debian]);
+    expect(result.stderr).toContain('invalid environment variable: =value');
+    expect(result.status).toBe(125);
+    expectNothingLeft(before);
+  });
+
   test('an invalid name, signal, mount and relative -w', () => {
     const cases: [string[], string][] = [
       [['--name', 'bad/name'], 'invalid container name'],
@@ -252,6 +265,7 @@ describeKvm('noah run rejects bad input with 125', () => {
       [['-v', '/tmp,x:/data'], 'contains a comma'],
       [['--hostname', '-bad'], 'invalid hostname'],
       [['-u', '1:2:3'], 'invalid user'],
+      [['-e', '=value'], 'invalid environment variable: =value'],
     ];
     const before = home.containerIds();
     for (const [options, message] of cases) {
