@@ -109,9 +109,18 @@ export async function superviseDetached(store: ContainerStore, id: string): Prom
   const dir = store.dir(id);
   const stdout = fs.openSync(path.join(dir, 'stdout.log'), 'a');
   const stderr = fs.openSync(path.join(dir, 'stderr.log'), 'a');
+  const container = await store.get(id);
+  // With -i or -t, stdin is a pipe this process keeps open and never writes, so a shell waits
+  // for input as under `docker run -dit` instead of reading end-of-file at once.
+  const keepStdin = container.config.interactive || container.config.tty;
   let launched;
   try {
-    launched = await launchRecorded(store, id, ['ignore', stdout, stderr], true);
+    launched = await launchRecorded(
+      store,
+      id,
+      [keepStdin ? 'pipe' : 'ignore', stdout, stderr],
+      true,
+    );
   } finally {
     fs.closeSync(stdout);
     fs.closeSync(stderr);

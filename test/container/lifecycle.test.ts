@@ -240,6 +240,16 @@ describeKvm('detached containers', () => {
     expect(processesOf('parent')).toEqual([]);
   });
 
+  test('-d -i keeps stdin open, -d alone gives end-of-file', () => {
+    detached('reader', 'cat; echo cat ended', '-i');
+    detached('no-stdin', 'cat; echo cat ended');
+    expect(home.run(['wait', 'no-stdin']).stdout).toBe('0\n');
+    expect(home.run(['logs', 'no-stdin']).stdout).toBe('cat ended\n');
+    expect(runningNames()).toContain('reader');
+    expect(home.run(['logs', 'reader']).stdout).toBe('');
+    expect(home.run(['rm', '-f', 'reader', 'no-stdin']).status).toBe(0);
+  });
+
   test('stop of a foreground run: the run exits 143', async () => {
     const run = home.start(['run', '--name', 'foreground', '--entrypoint', 'sleep', debian, '60']);
     await waitFor(() => runningNames().includes('foreground'));
