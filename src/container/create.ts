@@ -76,7 +76,10 @@ export async function checkCreateOptions(
 }
 
 async function freeRandomName(store: ContainerStore): Promise<string> {
-  const taken = new Set((await store.list()).map((c) => c.config.name));
+  return pickFreeName(new Set((await store.list()).map((c) => c.config.name)));
+}
+
+function pickFreeName(taken: Set<string>): string {
   for (let attempt = 0; ; attempt++) {
     const name = randomName(attempt);
     if (!taken.has(name)) return name;
@@ -172,7 +175,7 @@ export async function createContainer(
       path.join(folder, 'state.json'),
       JSON.stringify(newState(), null, 2) + '\n',
     );
-    await store.commit(folder, config);
+    await store.commit(folder, config, options.name === undefined ? pickFreeName : undefined);
     return config;
   } catch (error) {
     await removeTree(folder);

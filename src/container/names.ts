@@ -16,10 +16,13 @@ const nouns = (
   'seal sparrow stork swan tapir tern toucan turtle walrus weasel wombat wren yak zebra'
 ).split(' ');
 
-/** A random `adjective_noun` name, with a digit appended on later tries as Docker does. */
+/**
+ * Makes a random `adjective_noun` name. Later attempts append the attempt number, so a caller
+ * that retries until a name is free ends even when every plain name is taken.
+ */
 export function randomName(attempt = 0): string {
   const name = `${adjectives[randomInt(adjectives.length)]}_${nouns[randomInt(nouns.length)]}`;
-  return attempt === 0 ? name : `${name}${randomInt(10)}`;
+  return attempt === 0 ? name : `${name}${attempt}`;
 }
 
 /** Docker's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`. */

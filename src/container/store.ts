@@ -212,13 +212,24 @@ export class ContainerStore {
 
   /**
    * Moves a container folder assembled in tmp/ into place, unless another container has its
-   * name, which is an error (status 125) that leaves nothing behind.
+   * name, which is an error (status 125) that leaves nothing behind. `rename`, given for a
+   * generated name, picks another name instead; the folder's container.json is then rewritten.
    */
-  async commit(folder: string, config: ContainerConfig): Promise<void> {
+  async commit(
+    folder: string,
+    config: ContainerConfig,
+    rename?: (taken: Set<string>) => string,
+  ): Promise<void> {
     await this.ensureRoot();
     await this.images.withLock(async () => {
-      const holder = (await this.list()).find((c) => c.config.name === config.name);
-      if (holder !== undefined) throw nameConflict(config.name, holder.config.id);
+      const containers = await this.list();
+      const holder = containers.find((c) => c.config.name === config.name);
+      if (holder !== undefined) {
+        if (rename === undefined) throw nameConflict(config.name, holder.config.id);
+        config.name = rename(new Set(containers.map((c) => c.config.name)));
+        const text = JSON.stringify(config, null, 2) + '\n';
+        await fsp.writeFile(path.join(folder, 'container.json'), text);
+      }
       await fsp.rename(folder, this.dir(config.id));
     });
   }
