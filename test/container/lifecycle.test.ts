@@ -229,6 +229,9 @@ describeKvm('detached containers', () => {
     expect(home.run(['start', 'restarted']).stdout).toBe('restarted\n');
     expect(home.run(['wait', 'restarted']).stdout).toBe('5\n');
     expect(home.run(['logs', 'restarted']).stdout).toBe('run\n');
+    const exec = home.run(['exec', 'restarted', 'true']);
+    expect(exec.stderr).toContain('container restarted is not running');
+    expect(exec.status).toBe(1);
   });
 
   test('the end of the first process ends exec and background ones', async () => {

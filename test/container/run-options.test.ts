@@ -96,6 +96,14 @@ describeKvm('noah run options', () => {
     expect(result.stdout).toContain('127.0.1.1\tbox\n');
   });
 
+  testWith('--mount')('-v onto /etc/hosts replaces the generated file', () => {
+    const hosts = path.join(home.dir, 'hosts');
+    fs.writeFileSync(hosts, '10.0.0.1\tfrom-host\n');
+    expect(sh('cat /etc/hosts', '-v', `${hosts}:/etc/hosts:ro`).stdout).toBe(
+      '10.0.0.1\tfrom-host\n',
+    );
+  });
+
   testWith('--mount')('-v read-write and read-only', () => {
     const shared = fs.mkdtempSync(path.join(home.dir, 'volume-'));
     fs.writeFileSync(path.join(shared, 'from-host'), 'host\n');
