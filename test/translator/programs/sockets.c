@@ -1,0 +1,511 @@
+// Socket calls whose results a comparison of outputs cannot show: descriptors and
+// credentials passed in control messages, batches of messages, socket options, Unix socket
+// names, and the socket families a container may open. Prints one line per check and the
+// number of failures; the same output is expected natively and under noah.
+//
+// Usage: sockets DIR        runs every check, with Unix sockets under the directory DIR
+//        sockets connect P  connects a stream socket to the Unix path P and prints the result
+//        sockets bind P     binds a stream socket at the Unix path P and prints the result
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures = 0;
+
+static void check(int ok, const char* name) {
+  if (ok) {
+    printf("%s ok\n", name);
+  } else {
+    printf("%s FAIL (errno %s)\n", name, strerrorname_np(errno) ? strerrorname_np(errno) : "0");
+    failures++;
+  }
+}
+
+// Sends `count` descriptors in one SCM_RIGHTS message with one data byte.
+static ssize_t send_fds(int socket, const int* fds, int count) {
+  char byte = 'x';
+  struct iovec vector = {&byte, 1};
+  char control[CMSG_SPACE(8 * sizeof(int))];
+  memset(control, 0, sizeof control);
+  struct msghdr message = {0};
+  message.msg_iov = &vector;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = CMSG_SPACE(count * sizeof(int));
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(count * sizeof(int));
+  memcpy(CMSG_DATA(cmsg), fds, count * sizeof(int));
+  return sendmsg(socket, &message, 0);
+}
+
+// Receives one message with room for `room` descriptors; stores them in `fds` and returns
+// how many arrived, or -1. `flags` gets the message's msg_flags.
+static int receive_fds(int socket, int room, int receive_flags, int* fds, int* flags) {
+  char byte;
+  struct iovec vector = {&byte, 1};
+  char control[CMSG_SPACE(8 * sizeof(int))];
+  struct msghdr message = {0};
+  message.msg_iov = &vector;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  // CMSG_LEN, not CMSG_SPACE: the padding of CMSG_SPACE could hold one more descriptor.
+  message.msg_controllen = CMSG_LEN(room * sizeof(int));
+  if (recvmsg(socket, &message, receive_flags) != 1) return -1;
+  *flags = message.msg_flags;
+  int count = 0;
+  for (struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message); cmsg; cmsg = CMSG_NXTHDR(&message, cmsg)) {
+    if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
+    int n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    memcpy(fds + count, CMSG_DATA(cmsg), n * sizeof(int));
+    count += n;
+  }
+  return count;
+}
+
+static void check_rights(void) {
+  int pair[2];
+  check(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0, "socketpair");
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) abort();
+  // A pipe's read end goes over the socket; data written to the pipe arrives through it.
+  check(send_fds(pair[0], &pipe_fds[0], 1) == 1, "rights-send");
+  int received[8];
+  int flags = 0;
+  int count = receive_fds(pair[1], 1, 0, received, &flags);
+  check(count == 1 && received[0] != pipe_fds[0], "rights-receive-one");
+  check(write(pipe_fds[1], "pipe", 4) == 4, "rights-write-pipe");
+  char buffer[8] = {0};
+  check(count == 1 && read(received[0], buffer, 4) == 4 && memcmp(buffer, "pipe", 4) == 0,
+        "rights-read-through-received");
+  check(count == 1 && fcntl(received[0], F_GETFD) == 0, "rights-no-cloexec");
+  // MSG_CMSG_CLOEXEC marks the new descriptors close-on-exec.
+  send_fds(pair[0], &pipe_fds[1], 1);
+  count = receive_fds(pair[1], 1, MSG_CMSG_CLOEXEC, received + 1, &flags);
+  check(count == 1 && fcntl(received[1], F_GETFD) == FD_CLOEXEC, "rights-cmsg-cloexec");
+  // Three descriptors with room for one: one arrives, MSG_CTRUNC says the rest were dropped.
+  int three[3] = {pipe_fds[0], pipe_fds[1], pair[0]};
+  send_fds(pair[0], three, 3);
+  count = receive_fds(pair[1], 1, 0, received + 2, &flags);
+  check(count == 1 && (flags & MSG_CTRUNC), "rights-truncated");
+  // A closed descriptor cannot be sent.
+  int closed = received[2];
+  close(closed);
+  errno = 0;
+  check(send_fds(pair[0], &closed, 1) == -1 && errno == EBADF, "rights-bad-descriptor");
+  // A control length that overruns the buffer.
+  char byte = 'x';
+  struct iovec vector = {&byte, 1};
+  char control[CMSG_SPACE(sizeof(int))] = {0};
+  struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1, .msg_control = control,
+                           .msg_controllen = sizeof control};
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = sizeof control + 64;
+  errno = 0;
+  check(sendmsg(pair[0], &message, 0) == -1 && errno == EINVAL, "rights-bad-cmsg-length");
+  message.msg_control = (void*)16;
+  errno = 0;
+  check(sendmsg(pair[0], &message, 0) == -1 && errno == EFAULT, "control-efault");
+  close(received[0]);
+  close(received[1]);
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  close(pair[0]);
+  close(pair[1]);
+}
+
+static ssize_t send_credentials(int socket, pid_t pid, uid_t uid, gid_t gid) {
+  char byte = 'c';
+  struct iovec vector = {&byte, 1};
+  char control[CMSG_SPACE(sizeof(struct ucred))] = {0};
+  struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1, .msg_control = control,
+                           .msg_controllen = sizeof control};
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_CREDENTIALS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+  struct ucred credentials = {pid, uid, gid};
+  memcpy(CMSG_DATA(cmsg), &credentials, sizeof credentials);
+  return sendmsg(socket, &message, 0);
+}
+
+static int receive_credentials(int socket, struct ucred* credentials) {
+  char byte;
+  struct iovec vector = {&byte, 1};
+  char control[CMSG_SPACE(sizeof(struct ucred))];
+  struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1, .msg_control = control,
+                           .msg_controllen = sizeof control};
+  if (recvmsg(socket, &message, 0) != 1) return -1;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+  if (cmsg == NULL || cmsg->cmsg_type != SCM_CREDENTIALS) return -1;
+  memcpy(credentials, CMSG_DATA(cmsg), sizeof *credentials);
+  return 0;
+}
+
+static void check_credentials(void) {
+  int pair[2];
+  socketpair(AF_UNIX, SOCK_DGRAM, 0, pair);
+  int on = 1;
+  check(setsockopt(pair[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == 0, "passcred");
+  check(send_credentials(pair[0], getpid(), getuid(), getgid()) == 1, "credentials-send");
+  struct ucred got = {0};
+  check(receive_credentials(pair[1], &got) == 0 && got.pid == getpid() && got.uid == getuid() &&
+            got.gid == getgid(),
+        "credentials-receive");
+  // Without a control message the kernel attaches the sender's own credentials.
+  check(send(pair[0], "p", 1, 0) == 1, "credentials-implicit-send");
+  memset(&got, 0, sizeof got);
+  check(receive_credentials(pair[1], &got) == 0 && got.pid == getpid() && got.uid == getuid(),
+        "credentials-implicit");
+  errno = 0;
+  check(send_credentials(pair[0], getpid() + 1, getuid(), getgid()) == -1 && errno == EPERM,
+        "credentials-other-pid");
+  struct ucred peer;
+  socklen_t length = sizeof peer;
+  check(getsockopt(pair[0], SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0 &&
+            length == sizeof peer && peer.pid == getpid() && peer.uid == getuid(),
+        "peercred");
+  close(pair[0]);
+  close(pair[1]);
+}
+
+static void check_batches(void) {
+  int pair[2];
+  socketpair(AF_UNIX, SOCK_DGRAM, 0, pair);
+  char* words[3] = {"one", "three", "seventeen"};
+  struct mmsghdr out[3];
+  struct iovec out_vectors[3];
+  memset(out, 0, sizeof out);
+  for (int i = 0; i < 3; i++) {
+    out_vectors[i].iov_base = words[i];
+    out_vectors[i].iov_len = strlen(words[i]);
+    out[i].msg_hdr.msg_iov = &out_vectors[i];
+    out[i].msg_hdr.msg_iovlen = 1;
+  }
+  check(sendmmsg(pair[0], out, 3, 0) == 3 && out[2].msg_len == 9, "sendmmsg");
+  char buffers[4][16];
+  struct mmsghdr in[4];
+  struct iovec in_vectors[4];
+  memset(in, 0, sizeof in);
+  for (int i = 0; i < 4; i++) {
+    in_vectors[i].iov_base = buffers[i];
+    in_vectors[i].iov_len = sizeof buffers[i];
+    in[i].msg_hdr.msg_iov = &in_vectors[i];
+    in[i].msg_hdr.msg_iovlen = 1;
+  }
+  struct timespec timeout = {1, 0};
+  int got = recvmmsg(pair[1], in, 4, MSG_DONTWAIT, &timeout);
+  check(got == 3 && in[0].msg_len == 3 && in[1].msg_len == 5 && in[2].msg_len == 9 &&
+            memcmp(buffers[2], "seventeen", 9) == 0,
+        "recvmmsg");
+  errno = 0;
+  check(recvmmsg(pair[1], in, 4, MSG_DONTWAIT, NULL) == -1 && errno == EAGAIN, "recvmmsg-empty");
+  // A batch whose second message has a bad iovec: the first one is sent.
+  out[1].msg_hdr.msg_iov = (struct iovec*)16;
+  check(sendmmsg(pair[0], out, 3, 0) == 1, "sendmmsg-partial");
+  recv(pair[1], buffers[0], sizeof buffers[0], 0);
+  errno = 0;
+  check(sendmmsg(pair[0], &out[1], 1, 0) == -1 && errno == EFAULT, "sendmmsg-efault");
+  // Descriptors in a batch.
+  int fds[1] = {pair[0]};
+  char byte = 'f';
+  struct iovec vector = {&byte, 1};
+  char control[CMSG_SPACE(sizeof(int))] = {0};
+  struct mmsghdr rights = {0};
+  rights.msg_hdr.msg_iov = &vector;
+  rights.msg_hdr.msg_iovlen = 1;
+  rights.msg_hdr.msg_control = control;
+  rights.msg_hdr.msg_controllen = sizeof control;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&rights.msg_hdr);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
+  check(sendmmsg(pair[0], &rights, 1, 0) == 1, "sendmmsg-rights");
+  char in_control[CMSG_SPACE(sizeof(int))];
+  in[0].msg_hdr.msg_control = in_control;
+  in[0].msg_hdr.msg_controllen = sizeof in_control;
+  got = recvmmsg(pair[1], in, 1, MSG_CMSG_CLOEXEC, NULL);
+  cmsg = CMSG_FIRSTHDR(&in[0].msg_hdr);
+  int passed = -1;
+  if (got == 1 && cmsg != NULL && cmsg->cmsg_type == SCM_RIGHTS) {
+    memcpy(&passed, CMSG_DATA(cmsg), sizeof passed);
+  }
+  int type = 0;
+  socklen_t length = sizeof type;
+  check(passed >= 0 && getsockopt(passed, SOL_SOCKET, SO_TYPE, &type, &length) == 0 &&
+            type == SOCK_DGRAM && fcntl(passed, F_GETFD) == FD_CLOEXEC,
+        "recvmmsg-rights");
+  close(passed);
+  close(pair[0]);
+  close(pair[1]);
+}
+
+static void check_options(void) {
+  int tcp = socket(AF_INET, SOCK_STREAM, 0);
+  int on = 1;
+  int value = 0;
+  socklen_t length = sizeof value;
+  check(setsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0 &&
+            getsockopt(tcp, IPPROTO_TCP, TCP_NODELAY, &value, &length) == 0 && value == 1,
+        "tcp-nodelay");
+  int size = 65536;
+  length = sizeof value;
+  check(setsockopt(tcp, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) == 0 &&
+            getsockopt(tcp, SOL_SOCKET, SO_RCVBUF, &value, &length) == 0 && value >= size,
+        "rcvbuf");
+  // A short buffer gets the first bytes and the length that was copied.
+  char small[2] = {0};
+  length = sizeof small;
+  check(getsockopt(tcp, SOL_SOCKET, SO_TYPE, small, &length) == 0 && length == 2 &&
+            small[0] == SOCK_STREAM,
+        "getsockopt-short");
+  length = sizeof value;
+  errno = 0;
+  check(getsockopt(tcp, SOL_SOCKET, SO_TYPE, (void*)16, &length) == -1 && errno == EFAULT,
+        "getsockopt-efault");
+  errno = 0;
+  check(getsockopt(tcp, SOL_SOCKET, SO_TYPE, &value, (socklen_t*)16) == -1 && errno == EFAULT,
+        "getsockopt-length-efault");
+  errno = 0;
+  check(setsockopt(tcp, SOL_SOCKET, SO_RCVBUF, (void*)16, sizeof size) == -1 && errno == EFAULT,
+        "setsockopt-efault");
+  errno = 0;
+  check(setsockopt(tcp, SOL_SOCKET, SO_RCVBUF, &size, -1) == -1 && errno == EINVAL,
+        "setsockopt-negative-length");
+  // A classic BPF filter: its instructions are behind a pointer in the option value.
+  struct sock_filter accept_all[2] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+                                      BPF_STMT(BPF_RET | BPF_K, 0xffff)};
+  struct sock_fprog program = {2, accept_all};
+  int udp = socket(AF_INET, SOCK_DGRAM, 0);
+  check(setsockopt(udp, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0,
+        "attach-filter");
+  // SO_GET_FILTER counts in instructions: a length of 0 returns the count.
+  length = 0;
+  check(getsockopt(udp, SOL_SOCKET, SO_GET_FILTER, NULL, &length) == 0 && length == 2,
+        "get-filter-count");
+  struct sock_filter back[2];
+  memset(back, 0, sizeof back);
+  length = 2;
+  check(getsockopt(udp, SOL_SOCKET, SO_GET_FILTER, back, &length) == 0 && length == 2 &&
+            back[1].k == 0xffff,
+        "get-filter");
+  struct sock_fprog bad = {2, (struct sock_filter*)16};
+  errno = 0;
+  check(setsockopt(udp, SOL_SOCKET, SO_ATTACH_FILTER, &bad, sizeof bad) == -1 && errno == EFAULT,
+        "attach-filter-efault");
+  close(udp);
+  close(tcp);
+}
+
+// Binds a Unix socket at `path` and checks getsockname; returns the socket or -1.
+static int bind_unix(int type, const char* path, const char* name) {
+  int fd = socket(AF_UNIX, type, 0);
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  strncpy(address.sun_path, path, sizeof address.sun_path - 1);
+  if (bind(fd, (struct sockaddr*)&address, sizeof address) != 0) {
+    check(0, name);
+    return -1;
+  }
+  struct sockaddr_un bound;
+  socklen_t length = sizeof bound;
+  check(getsockname(fd, (struct sockaddr*)&bound, &length) == 0 &&
+            length == offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1 &&
+            strcmp(bound.sun_path, path) == 0,
+        name);
+  return fd;
+}
+
+static void check_unix_names(const char* directory) {
+  char server_path[256], client_path[256];
+  snprintf(server_path, sizeof server_path, "%s/server.sock", directory);
+  snprintf(client_path, sizeof client_path, "%s/client.sock", directory);
+  unlink(server_path);
+  unlink(client_path);
+  int server = bind_unix(SOCK_STREAM, server_path, "unix-bind-getsockname");
+  struct stat status;
+  check(stat(server_path, &status) == 0 && S_ISSOCK(status.st_mode), "unix-socket-file");
+  check(listen(server, 4) == 0, "unix-listen");
+  int client = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  strcpy(address.sun_path, server_path);
+  check(connect(client, (struct sockaddr*)&address, sizeof address) == 0, "unix-connect");
+  struct sockaddr_un peer;
+  socklen_t length = sizeof peer;
+  check(getpeername(client, (struct sockaddr*)&peer, &length) == 0 &&
+            strcmp(peer.sun_path, server_path) == 0,
+        "unix-getpeername");
+  length = sizeof peer;
+  int accepted = accept4(server, (struct sockaddr*)&peer, &length, SOCK_CLOEXEC);
+  check(accepted >= 0 && length == sizeof(sa_family_t) && fcntl(accepted, F_GETFD) == FD_CLOEXEC,
+        "unix-accept4-unnamed-peer");
+  check(write(client, "hi", 2) == 2, "unix-write");
+  char buffer[4] = {0};
+  check(read(accepted, buffer, 2) == 2 && strcmp(buffer, "hi") == 0, "unix-read");
+  check(shutdown(client, SHUT_WR) == 0 && read(accepted, buffer, 2) == 0, "unix-shutdown");
+  // A second bind at the same path fails.
+  int again = socket(AF_UNIX, SOCK_STREAM, 0);
+  errno = 0;
+  check(bind(again, (struct sockaddr*)&address, sizeof address) == -1 && errno == EADDRINUSE,
+        "unix-bind-in-use");
+  // A relative path: connect resolves it from the working directory.
+  if (chdir(directory) != 0) abort();
+  struct sockaddr_un relative = {.sun_family = AF_UNIX, .sun_path = "server.sock"};
+  int client2 = socket(AF_UNIX, SOCK_STREAM, 0);
+  check(connect(client2, (struct sockaddr*)&relative, sizeof relative) == 0, "unix-relative");
+  if (chdir("/") != 0) abort();
+  // Datagrams carry the sender's bound name, which recvfrom returns.
+  snprintf(server_path, sizeof server_path, "%s/dgram.sock", directory);
+  unlink(server_path);
+  int receiver = bind_unix(SOCK_DGRAM, server_path, "unix-dgram-bind");
+  int sender = bind_unix(SOCK_DGRAM, client_path, "unix-dgram-bind-sender");
+  strcpy(address.sun_path, server_path);
+  check(sendto(sender, "d", 1, 0, (struct sockaddr*)&address, sizeof address) == 1,
+        "unix-sendto");
+  length = sizeof peer;
+  memset(&peer, 0, sizeof peer);
+  check(recvfrom(receiver, buffer, 1, 0, (struct sockaddr*)&peer, &length) == 1 &&
+            strcmp(peer.sun_path, client_path) == 0 &&
+            length == offsetof(struct sockaddr_un, sun_path) + strlen(client_path) + 1,
+        "unix-recvfrom-name");
+  // recvmsg with a name buffer too short for the name: cut, with the full length reported.
+  sendto(sender, "e", 1, 0, (struct sockaddr*)&address, sizeof address);
+  char short_name[6];
+  struct iovec vector = {buffer, 1};
+  struct msghdr message = {.msg_name = short_name, .msg_namelen = sizeof short_name,
+                           .msg_iov = &vector, .msg_iovlen = 1};
+  check(recvmsg(receiver, &message, 0) == 1 &&
+            message.msg_namelen == offsetof(struct sockaddr_un, sun_path) + strlen(client_path) + 1 &&
+            memcmp(short_name + 2, client_path, 4) == 0,
+        "unix-recvmsg-short-name");
+  // Abstract names pass through.
+  struct sockaddr_un abstract = {.sun_family = AF_UNIX};
+  snprintf(abstract.sun_path + 1, sizeof abstract.sun_path - 1, "noah-test-%d", getpid());
+  socklen_t abstract_length = offsetof(struct sockaddr_un, sun_path) + 1 +
+                              strlen(abstract.sun_path + 1);
+  int abstract_socket = socket(AF_UNIX, SOCK_STREAM, 0);
+  check(bind(abstract_socket, (struct sockaddr*)&abstract, abstract_length) == 0, "abstract-bind");
+  memset(&peer, 0, sizeof peer);
+  length = sizeof peer;
+  check(getsockname(abstract_socket, (struct sockaddr*)&peer, &length) == 0 &&
+            length == abstract_length && peer.sun_path[0] == '\0' &&
+            strcmp(peer.sun_path + 1, abstract.sun_path + 1) == 0,
+        "abstract-getsockname");
+  // Autobind: a bare family gets an abstract name.
+  int autobound = socket(AF_UNIX, SOCK_DGRAM, 0);
+  struct sockaddr_un family_only = {.sun_family = AF_UNIX};
+  length = sizeof peer;
+  check(bind(autobound, (struct sockaddr*)&family_only, sizeof(sa_family_t)) == 0 &&
+            getsockname(autobound, (struct sockaddr*)&peer, &length) == 0 &&
+            peer.sun_path[0] == '\0' && length > sizeof(sa_family_t),
+        "autobind");
+  errno = 0;
+  check(bind(again, (struct sockaddr*)&address, sizeof address + 1) == -1 && errno == EINVAL,
+        "unix-bind-too-long");
+  close(autobound);
+  close(abstract_socket);
+  close(receiver);
+  close(sender);
+  close(client2);
+  close(again);
+  close(accepted);
+  close(client);
+  close(server);
+}
+
+static void check_families(void) {
+  errno = 0;
+  check(socket(AF_PACKET, SOCK_RAW, htons(3)) == -1 && errno == EPERM, "packet-eperm");
+  errno = 0;
+  check(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) == -1 && errno == EPERM, "raw-eperm");
+  int six = socket(AF_INET6, SOCK_STREAM, 0);
+  check(six >= 0, "inet6");
+  close(six);
+  // getifaddrs asks the kernel over a NETLINK_ROUTE socket.
+  struct ifaddrs* list = NULL;
+  int loopback = 0;
+  if (getifaddrs(&list) == 0) {
+    for (struct ifaddrs* entry = list; entry; entry = entry->ifa_next) {
+      if (entry->ifa_addr && entry->ifa_addr->sa_family == AF_INET &&
+          ((struct sockaddr_in*)entry->ifa_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK)) {
+        loopback = 1;
+      }
+    }
+    freeifaddrs(list);
+  }
+  check(loopback, "netlink-getifaddrs");
+}
+
+static void check_tcp_loopback(void) {
+  int server = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t length = sizeof address;
+  check(bind(server, (struct sockaddr*)&address, sizeof address) == 0 && listen(server, 1) == 0 &&
+            getsockname(server, (struct sockaddr*)&address, &length) == 0 && address.sin_port != 0,
+        "tcp-bind-port-zero");
+  int client = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  int started = connect(client, (struct sockaddr*)&address, sizeof address);
+  check(started == 0 || errno == EINPROGRESS, "tcp-connect-nonblocking");
+  struct sockaddr_in peer;
+  length = sizeof peer;
+  int accepted = accept(server, (struct sockaddr*)&peer, &length);
+  check(accepted >= 0 && length == sizeof peer && peer.sin_addr.s_addr == htonl(INADDR_LOOPBACK),
+        "tcp-accept-peer");
+  int error = -1;
+  length = sizeof error;
+  check(getsockopt(client, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0,
+        "tcp-so-error");
+  close(accepted);
+  close(client);
+  close(server);
+}
+
+static int run_one(const char* operation, const char* path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  strncpy(address.sun_path, path, sizeof address.sun_path - 1);
+  int result = strcmp(operation, "connect") == 0
+                   ? connect(fd, (struct sockaddr*)&address, sizeof address)
+                   : bind(fd, (struct sockaddr*)&address, sizeof address);
+  if (result == 0) {
+    printf("%s: ok\n", operation);
+  } else {
+    printf("%s: %s\n", operation, strerrorname_np(errno));
+  }
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc == 3) return run_one(argv[1], argv[2]);
+  if (argc != 2) {
+    fprintf(stderr, "usage: sockets DIR | sockets connect|bind PATH\n");
+    return 2;
+  }
+  check_rights();
+  check_credentials();
+  check_batches();
+  check_options();
+  check_unix_names(argv[1]);
+  check_families();
+  check_tcp_loopback();
+  printf("failures %d\n", failures);
+  return failures == 0 ? 0 : 1;
+}
