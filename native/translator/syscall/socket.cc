@@ -126,8 +126,8 @@ class UnixNames {
     std::string guest;
     uint64_t sequence;
   };
-  // NOTE: a bound on memory; a process that binds more sockets than this over its life loses
-  // the guest names of its oldest ones, which then read as their host paths.
+  // NOTE: this bounds the memory used. A process that binds more sockets than this over its
+  // life loses the guest names of its oldest ones, which then read as their host paths.
   static constexpr size_t kMaxNames = 1024;
 
   static void evict_oldest(std::map<ino_t, Name>& names) {
@@ -202,30 +202,45 @@ constexpr uint32_t bit(int capability) {
   return 1u << capability;
 }
 
-// Lowers the calling host thread's effective capabilities to what the guest has for the
-// network for the lifetime of the object, so that a translator running as host root does not
-// lend the guest CAP_NET_ADMIN. The kernel checks some capabilities against the socket's
-// opener, and netlink checks them on every message, so this covers later writes as well.
-// Capabilities are per thread, and only this thread's change.
+// The network part of Docker's default capability set, which root in a container has.
+constexpr uint32_t kRootNetwork = bit(CAP_NET_BIND_SERVICE) | bit(CAP_AUDIT_WRITE);
+constexpr uint32_t kNetwork = bit(CAP_NET_BIND_SERVICE) | bit(CAP_NET_BROADCAST) |
+                              bit(CAP_NET_ADMIN) | bit(CAP_NET_RAW) | bit(CAP_AUDIT_WRITE) |
+                              bit(CAP_AUDIT_CONTROL);
+
+// Removes `capabilities` (of the first 32) from the calling thread's effective set. Returns
+// whether the set changed, and the set before in `saved`.
+bool lower_effective(uint32_t capabilities, __user_cap_data_struct (&saved)[2]) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  if (::syscall(SYS_capget, &header, saved) < 0) return false;
+  if ((saved[0].effective & capabilities) == 0) return false;
+  __user_cap_data_struct lowered[2] = {saved[0], saved[1]};
+  lowered[0].effective &= ~capabilities;
+  return ::syscall(SYS_capset, &header, lowered) == 0;
+}
+
+// A translator running as host root must not lend the guest the network capabilities no
+// container has. rtnetlink checks CAP_NET_ADMIN of the thread that sends each message, and the
+// guest may send with write(2), which this file does not see. So these capabilities leave the
+// effective set before main() starts any thread, and every thread and forked child inherits
+// that. They stay permitted, but nothing in the translator raises them again.
+const bool network_capabilities_lowered = [] {
+  __user_cap_data_struct saved[2];
+  return lower_effective(kNetwork & ~kRootNetwork, saved);
+}();
+
+// Lowers the calling thread's effective network capabilities to the guest's for the lifetime
+// of the object: a guest that is not root loses CAP_NET_BIND_SERVICE too, so binding a port
+// below 1024 fails for it as on Linux.
 class GuestNetworkCapabilities {
  public:
   explicit GuestNetworkCapabilities(const Thread& thread) {
-    if (::syscall(SYS_capget, &header_, saved_) < 0) return;
-    __user_cap_data_struct lowered[2] = {saved_[0], saved_[1]};
-    // Root in a container gets Docker's default set, whose network part is these two;
-    // another user gets none.
-    uint32_t allowed = thread.process.credentials.euid == 0
-                           ? bit(CAP_NET_BIND_SERVICE) | bit(CAP_AUDIT_WRITE)
-                           : 0;
-    constexpr uint32_t kNetwork = bit(CAP_NET_BIND_SERVICE) | bit(CAP_NET_BROADCAST) |
-                                  bit(CAP_NET_ADMIN) | bit(CAP_NET_RAW) | bit(CAP_SYS_ADMIN) |
-                                  bit(CAP_AUDIT_WRITE) | bit(CAP_AUDIT_CONTROL);
-    lowered[0].effective &= ~(kNetwork & ~allowed);
-    if (lowered[0].effective == saved_[0].effective) return;
-    changed_ = ::syscall(SYS_capset, &header_, lowered) == 0;
+    uint32_t allowed = thread.process.credentials.euid == 0 ? kRootNetwork : 0;
+    changed_ = lower_effective(kNetwork & ~allowed, saved_);
   }
   ~GuestNetworkCapabilities() {
-    if (changed_ && ::syscall(SYS_capset, &header_, saved_) < 0) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    if (changed_ && ::syscall(SYS_capset, &header, saved_) < 0) {
       log::error("restore capabilities after a socket call: %s", strerror(errno));
     }
   }
@@ -233,7 +248,6 @@ class GuestNetworkCapabilities {
   GuestNetworkCapabilities& operator=(const GuestNetworkCapabilities&) = delete;
 
  private:
-  __user_cap_header_struct header_{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct saved_[2]{};
   bool changed_ = false;
 };
@@ -248,8 +262,8 @@ int read_address(Thread& thread, uint64_t address, uint32_t length, UnixUse use,
   out.length = length;
   if (length < sizeof(sa_family_t) || out.storage.ss_family != AF_UNIX) return 0;
   if (length > sizeof(sockaddr_un)) return -EINVAL;
-  // A bare family is an autobind for bind and EINVAL for connect; abstract names, which
-  // start with a NUL, belong to the host's network namespace as they are.
+  // A bare family is an autobind for bind and EINVAL for connect. Abstract names, which start
+  // with a NUL, belong to the host's network namespace and pass unchanged.
   if (!has_unix_path(out.storage, length)) return 0;
   return convert_unix_path(thread, use, out);
 }
@@ -292,14 +306,14 @@ void remember_peer(int host_socket, const sockaddr_storage& guest, socklen_t len
 
 int to_host_credentials(Thread& thread, ucred& credentials) {
   // Linux accepts the sender's own pid, and any uid and gid with CAP_SETUID and CAP_SETGID,
-  // which root in a container has; other users may name their real, effective or saved ids.
+  // which root in a container has. Other users may name their real, effective or saved ids.
   const Credentials& own = thread.process.credentials;
   bool root = own.euid == 0;
   if (credentials.pid != thread.process.pid) return -EPERM;
-  bool own_uid = credentials.uid == own.uid || credentials.uid == own.euid ||
-                 credentials.uid == own.suid;
-  bool own_gid = credentials.gid == own.gid || credentials.gid == own.egid ||
-                 credentials.gid == own.sgid;
+  bool own_uid =
+      credentials.uid == own.uid || credentials.uid == own.euid || credentials.uid == own.suid;
+  bool own_gid =
+      credentials.gid == own.gid || credentials.gid == own.egid || credentials.gid == own.sgid;
   if (!root && (!own_uid || !own_gid)) return -EPERM;
   // NOTE: a translator that is not host root may only send its own host ids, which a
   // receiving translator reports as its guest's ids again.
@@ -422,8 +436,8 @@ static int64_t socket_address(Thread& thread, int fd, GuestPtr<void> address,
   sockaddr_storage value{};
   socklen_t value_length = sizeof value;
   auto* name = reinterpret_cast<sockaddr*>(&value);
-  int queried = own ? ::getsockname(host, name, &value_length)
-                    : ::getpeername(host, name, &value_length);
+  int queried =
+      own ? ::getsockname(host, name, &value_length) : ::getpeername(host, name, &value_length);
   if (queried < 0) return -errno;
   std::string guest;
   if (has_unix_path(value, value_length) &&
@@ -451,8 +465,8 @@ int64_t sys_sendto(Thread& thread, int fd, GuestPtr<void> buffer, uint64_t lengt
   Address value;
   sockaddr* target = nullptr;
   if (!address.null()) {
-    int result = sockets::read_address(thread, address.address, address_length, UnixUse::kReach,
-                                       value);
+    int result =
+        sockets::read_address(thread, address.address, address_length, UnixUse::kReach, value);
     if (result < 0) return result;
     target = reinterpret_cast<sockaddr*>(&value.storage);
   }
@@ -529,7 +543,7 @@ int64_t sys_setsockopt(Thread& thread, int fd, int level, int name, GuestPtr<voi
   return host_result(::setsockopt(host, level, name, copy.data(), length));
 }
 
-// Rewrites a getsockopt result that holds host values: SO_PEERCRED's ids and SO_PEERPIDFD's
+// Rewrites a getsockopt result that contains host values: SO_PEERCRED's ids and SO_PEERPIDFD's
 // descriptor, which becomes a guest descriptor.
 static int convert_option_result(Thread& thread, int level, int name, std::vector<char>& value,
                                  socklen_t length) {

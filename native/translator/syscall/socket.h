@@ -21,14 +21,14 @@ struct Address {
   vfs::UniqueFd target;
 };
 
-// How a Unix path in an address is used: bind creates a socket file and never follows a
-// symlink in the last component, connect and sendto reach an existing one.
+// The use of a Unix path in an address: bind creates a socket file and never follows a
+// symlink in the last component, while connect and sendto reach an existing one.
 enum class UnixUse { kCreate, kReach };
 
 // Copies and converts the guest address at `address`. Returns 0 or -errno.
 int read_address(Thread& thread, uint64_t address, uint32_t length, UnixUse use, Address& out);
 
-// Rewrites a Unix address the host kernel returned as the guest sees it: a name this process
+// Rewrites a Unix address the host kernel returned into the guest's form: a name this process
 // bound gets its guest path back, a path under the root loses the root's prefix. Other
 // addresses are left as they are. Returns the new length.
 socklen_t to_guest_address(Thread& thread, sockaddr_storage& address, socklen_t length);

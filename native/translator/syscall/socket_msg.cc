@@ -1,8 +1,8 @@
 // sendmsg, recvmsg, sendmmsg and recvmmsg. Control messages pass through a buffer of the
 // translator's own, never through guest memory, so another guest thread cannot change a
-// descriptor number between its translation and the host call: SCM_RIGHTS carries guest
+// descriptor number between its translation and the host call. SCM_RIGHTS carries guest
 // descriptors that become host ones on the way out, and host descriptors that are installed in
-// the guest's table on the way in; SCM_CREDENTIALS ids are checked as Linux checks them.
+// the guest's table on the way in. SCM_CREDENTIALS ids are checked as Linux checks them.
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -20,10 +20,10 @@
 namespace noah::syscall {
 namespace {
 
-constexpr int kMaxIovecs = 1024;         // UIO_MAXIOV
+constexpr int kMaxIovecs = 1024;             // UIO_MAXIOV
 constexpr uint64_t kMaxControl = 64 * 1024;  // the translator's bound on control data
-constexpr size_t kMaxRights = 253;       // SCM_MAX_FD: descriptors in one message
-constexpr int kScmPidfd = 4;             // SCM_PIDFD (Linux 6.5): a pidfd of the sender
+constexpr size_t kMaxRights = 253;           // SCM_MAX_FD: descriptors in one message
+constexpr int kScmPidfd = 4;                 // SCM_PIDFD (Linux 6.5): a pidfd of the sender
 
 // A guest msghdr converted for the host: checked iovecs, the address, and control data.
 // `header` points into the other members, so a Message is never moved once prepared.
@@ -183,8 +183,7 @@ size_t install_received(Thread& thread, char* data, size_t count, bool cloexec, 
 size_t convert_received_control(Thread& thread, msghdr& header, bool cloexec,
                                 std::vector<int>& installed) {
   size_t used = header.msg_controllen;
-  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr;
-       cmsg = CMSG_NXTHDR(&header, cmsg)) {
+  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
     if (cmsg->cmsg_level != SOL_SOCKET) continue;
     char* data = reinterpret_cast<char*>(CMSG_DATA(cmsg));
     size_t bytes = cmsg->cmsg_len - CMSG_LEN(0);
@@ -211,8 +210,7 @@ size_t convert_received_control(Thread& thread, msghdr& header, bool cloexec,
 // Closes the host descriptors of SCM_RIGHTS messages that were received but not given to the
 // guest.
 void close_received(msghdr& header) {
-  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr;
-       cmsg = CMSG_NXTHDR(&header, cmsg)) {
+  for (cmsghdr* cmsg = CMSG_FIRSTHDR(&header); cmsg != nullptr; cmsg = CMSG_NXTHDR(&header, cmsg)) {
     if (cmsg->cmsg_level != SOL_SOCKET ||
         (cmsg->cmsg_type != SCM_RIGHTS && cmsg->cmsg_type != kScmPidfd)) {
       continue;
@@ -244,8 +242,8 @@ int finish_receive(Thread& thread, Message& message, msghdr& header, int guest_f
                                      field) == 0;
   }
   if (control_length > 0) {
-    written = written && copy_to_guest(thread, message.guest_control, control_bytes(message),
-                                       control_length);
+    written = written &&
+              copy_to_guest(thread, message.guest_control, control_bytes(message), control_length);
   }
   uint64_t control_field = message.guest_header + offsetof(msghdr, msg_controllen);
   uint64_t flags_field = message.guest_header + offsetof(msghdr, msg_flags);
@@ -328,10 +326,10 @@ int64_t sys_recvmmsg(Thread& thread, int fd, GuestPtr<void> vector, unsigned cou
   }
   if (prepared == 0) return error;
   int host_flags = static_cast<int>(flags.value) | MSG_CMSG_CLOEXEC;
-  int received = ::recvmmsg(host, headers.data(), prepared, host_flags,
-                            timeout.null() ? nullptr : &limit);
+  int received =
+      ::recvmmsg(host, headers.data(), prepared, host_flags, timeout.null() ? nullptr : &limit);
   if (received < 0) return -errno;
-  // A message that cannot be written back ends the results there, as on Linux; the host
+  // A message that cannot be written back ends the results there, as on Linux. The host
   // descriptors of the messages after it are closed.
   int finished = 0;
   bool failed = false;

@@ -3,14 +3,17 @@
 // names, and the socket families a container may open. Prints one line per check and the
 // number of failures; the same output is expected natively and under noah.
 //
-// Usage: sockets DIR        runs every check, with Unix sockets under the directory DIR
-//        sockets connect P  connects a stream socket to the Unix path P and prints the result
-//        sockets bind P     binds a stream socket at the Unix path P and prints the result
+// Usage:
+//   sockets DIR        runs every check, with Unix sockets under the directory DIR.
+//   sockets connect P  connects a stream socket to the Unix path P and prints the result.
+//   sockets bind P     binds a stream socket at the Unix path P and prints the result.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -98,7 +101,7 @@ static void check_rights(void) {
   send_fds(pair[0], &pipe_fds[1], 1);
   count = receive_fds(pair[1], 1, MSG_CMSG_CLOEXEC, received + 1, &flags);
   check(count == 1 && fcntl(received[1], F_GETFD) == FD_CLOEXEC, "rights-cmsg-cloexec");
-  // Three descriptors with room for one: one arrives, MSG_CTRUNC says the rest were dropped.
+  // Three descriptors with room for one: one arrives, MSG_CTRUNC reports that the rest were dropped.
   int three[3] = {pipe_fds[0], pipe_fds[1], pair[0]};
   send_fds(pair[0], three, 3);
   count = receive_fds(pair[1], 1, 0, received + 2, &flags);
@@ -430,6 +433,31 @@ static void check_unix_names(const char* directory) {
   close(server);
 }
 
+// Sends an RTM_SETLINK of the loopback device (index 1) without attributes, which changes
+// nothing even where it is allowed, and returns the error of the kernel's acknowledgement.
+static int set_loopback(int use_write) {
+  int route = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  struct {
+    struct nlmsghdr header;
+    struct ifinfomsg link;
+  } request = {{sizeof request, RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, 1, 0}, {.ifi_index = 1}};
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  ssize_t sent = use_write ? write(route, &request, sizeof request)
+                           : sendto(route, &request, sizeof request, 0,
+                                    (struct sockaddr*)&kernel, sizeof kernel);
+  char reply[512];
+  int acked = 1;
+  if (sent == sizeof request &&
+      recv(route, reply, sizeof reply, 0) >= (ssize_t)(NLMSG_HDRLEN + sizeof(struct nlmsgerr))) {
+    struct nlmsgerr error;
+    memcpy(&error, reply + NLMSG_HDRLEN, sizeof error);
+    acked = error.error;
+  }
+  close(route);
+  errno = acked < 0 ? -acked : 0;
+  return acked;
+}
+
 static void check_families(void) {
   errno = 0;
   check(socket(AF_PACKET, SOCK_RAW, htons(3)) == -1 && errno == EPERM, "packet-eperm");
@@ -438,7 +466,7 @@ static void check_families(void) {
   int six = socket(AF_INET6, SOCK_STREAM, 0);
   check(six >= 0, "inet6");
   close(six);
-  // getifaddrs asks the kernel over a NETLINK_ROUTE socket.
+  // getifaddrs queries the kernel over a NETLINK_ROUTE socket.
   struct ifaddrs* list = NULL;
   int loopback = 0;
   if (getifaddrs(&list) == 0) {
@@ -451,6 +479,10 @@ static void check_families(void) {
     freeifaddrs(list);
   }
   check(loopback, "netlink-getifaddrs");
+  // Changing a link needs CAP_NET_ADMIN, which a container lacks, whether the request goes
+  // through sendto or write.
+  check(set_loopback(0) == -EPERM, "netlink-setlink-eperm");
+  check(set_loopback(1) == -EPERM, "netlink-setlink-write-eperm");
 }
 
 static void check_tcp_loopback(void) {
