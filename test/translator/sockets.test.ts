@@ -56,8 +56,8 @@ class Background {
   stderr = '';
   readonly exited: Promise<number | null>;
 
-  constructor(root: string, argv: string[]) {
-    const args = ['--root', root, '--cwd', '/'];
+  constructor(root: string, argv: string[], flags: string[] = []) {
+    const args = ['--root', root, '--cwd', '/', ...flags];
     for (const entry of defaultEnv) args.push('--env', entry);
     args.push('--', ...argv);
     this.child = spawn(asanTranslator(), args, {
@@ -293,5 +293,64 @@ describeRoot('servers and clients across the host boundary', () => {
     const listed = runTranslated(busybox.merged, ['ip', 'addr', 'show']);
     expect(listed.stdout).toContain('inet 127.0.0.1/8');
     expect(listed.status).toBe(0);
+  });
+});
+
+describeRoot('Unix sockets and the mount table', () => {
+  let scratch: string;
+  let mountFlags: string[];
+
+  beforeAll(() => {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'noah-socket-mounts-'));
+    fs.mkdirSync(path.join(scratch, 'rw'));
+    fs.mkdirSync(path.join(scratch, 'ro'));
+    mountFlags = [
+      '--mount',
+      `type=bind,source=${scratch}/rw,target=/data`,
+      '--mount',
+      `type=bind,source=${scratch}/ro,target=/ro-data,readonly`,
+    ];
+  });
+
+  afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+  const run = (argv: string[], flags: string[]) =>
+    runTranslated(debian.merged, [program('static'), ...argv], { flags }).stdout;
+
+  test('bind in a bind mount makes the socket in its source', () => {
+    expect(run(['bind', '/data/bound.sock'], mountFlags)).toBe('bind: ok\n');
+    expect(fs.statSync(path.join(scratch, 'rw', 'bound.sock')).isSocket()).toBe(true);
+  });
+
+  test('bind in a read-only mount or root fails with EROFS', () => {
+    expect(run(['bind', '/ro-data/bound.sock'], mountFlags)).toBe('bind: EROFS\n');
+    expect(fs.existsSync(path.join(scratch, 'ro', 'bound.sock'))).toBe(false);
+    expect(run(['bind', '/tmp/read-only.sock'], ['--read-only'])).toBe('bind: EROFS\n');
+    expect(fs.existsSync(path.join(debian.merged, 'tmp', 'read-only.sock'))).toBe(false);
+  });
+
+  test.each([
+    ['the root', '/tmp', () => path.join(debian.merged, 'tmp')],
+    ['a bind mount', '/data', () => path.join(scratch, 'rw')],
+  ])('a host sender in %s is named by its guest path', async (_place, guestDir, hostDir) => {
+    const receiver = new Background(
+      debian.merged,
+      [program('static'), 'recvfrom', `${guestDir}/receiver.sock`],
+      mountFlags,
+    );
+    try {
+      expect(await receiver.firstLine()).toBe('ready');
+      // The same program runs natively on the host as the sender.
+      const sender = spawnSync(path.join(debian.merged, program('static')), [
+        'sendto',
+        path.join(hostDir(), 'sender.sock'),
+        path.join(hostDir(), 'receiver.sock'),
+      ]);
+      expect(sender.stdout.toString()).toBe('sent\n');
+      expect(await receiver.exited).toBe(0);
+      expect(receiver.stdout).toBe(`ready\nfrom: ${guestDir}/sender.sock\n`);
+    } finally {
+      receiver.kill();
+    }
   });
 });

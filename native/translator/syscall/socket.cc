@@ -144,6 +144,31 @@ class UnixNames {
   uint64_t next_sequence_ = 1;
 };
 
+// The guest path of a host path under the root or a mount source, or "" for one outside
+// them. It is Filesystem::guest_path for a path instead of a descriptor: the longest of the
+// root and the mount sources that contains the path names its place.
+std::string guest_path_of(const vfs::Filesystem& fs, const std::string& host) {
+  auto contains = [&host](const std::string& prefix) {
+    return prefix.empty() || (host.compare(0, prefix.size(), prefix) == 0 &&
+                              (host.size() == prefix.size() || host[prefix.size()] == '/'));
+  };
+  const vfs::Mount* best = nullptr;
+  for (const auto& mount : fs.mounts()) {
+    if (contains(mount.source) && (best == nullptr || mount.source.size() > best->source.size())) {
+      best = &mount;
+    }
+  }
+  const std::string& root = fs.host_root();
+  if (best != nullptr && (!contains(root) || best->source.size() > root.size())) {
+    std::string rest = best->source == "/" ? host : host.substr(best->source.size());
+    if (rest.empty()) return best->target;
+    return best->target == "/" ? rest : best->target + rest;
+  }
+  if (!contains(root)) return "";
+  std::string rest = host.substr(root.size());
+  return rest.empty() ? "/" : rest;
+}
+
 // Rewrites a guest Unix path address to a host path the kernel resolves to the same file
 // inside the root. The host path goes through the descriptor of what openat2 resolved, so
 // neither "..", nor a symlink, nor a rename racing with the call can lead outside the root.
@@ -159,6 +184,8 @@ int convert_unix_path(Thread& thread, UnixUse use, Address& out) {
     // resolving the directory is enough.
     std::string name;
     int result = fs.parent(vfs::base_of(*cwd), path, out.target, name);
+    if (result < 0) return result;
+    result = fs.check_writable(out.target.get());
     if (result < 0) return result;
     written = snprintf(host, sizeof host, "/proc/self/fd/%d/%s", out.target.get(), name.c_str());
   } else {
@@ -273,12 +300,8 @@ socklen_t to_guest_address(Thread& thread, sockaddr_storage& address, socklen_t 
   std::string host = unix_path(address, length);
   std::string guest;
   if (UnixNames::instance().find_bound_path(host, guest)) return set_unix_path(address, guest);
-  const std::string& root = thread.process.fs.host_root();
-  if (!root.empty() && host.compare(0, root.size(), root) == 0 && host.size() > root.size() &&
-      host[root.size()] == '/') {
-    return set_unix_path(address, host.substr(root.size()));
-  }
-  return length;
+  guest = guest_path_of(thread.process.fs, host);
+  return guest.empty() ? length : set_unix_path(address, guest);
 }
 
 int write_address(Thread& thread, const sockaddr_storage& address, socklen_t length,

@@ -7,6 +7,8 @@
 //   sockets DIR        runs every check, with Unix sockets under the directory DIR.
 //   sockets connect P  connects a stream socket to the Unix path P and prints the result.
 //   sockets bind P     binds a stream socket at the Unix path P and prints the result.
+//   sockets recvfrom P prints the bound name of the sender of one datagram to P.
+//   sockets sendto F P binds a datagram socket at F and sends one datagram to P.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -509,6 +511,49 @@ static void check_tcp_loopback(void) {
   close(server);
 }
 
+// Binds a datagram socket at `path`, prints "ready", and prints the name of the sender of the
+// first datagram.
+static int receive_one(const char* path) {
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  strncpy(address.sun_path, path, sizeof address.sun_path - 1);
+  unlink(path);
+  if (bind(fd, (struct sockaddr*)&address, sizeof address) != 0) {
+    printf("bind: %s\n", strerrorname_np(errno));
+    return 1;
+  }
+  printf("ready\n");
+  struct sockaddr_un sender;
+  memset(&sender, 0, sizeof sender);
+  socklen_t length = sizeof sender;
+  char byte;
+  if (recvfrom(fd, &byte, 1, 0, (struct sockaddr*)&sender, &length) != 1) {
+    printf("recvfrom: %s\n", strerrorname_np(errno));
+    return 1;
+  }
+  printf("from: %s\n", sender.sun_path);
+  return 0;
+}
+
+// Binds a datagram socket at `from` and sends one datagram to `to`.
+static int send_one(const char* from, const char* to) {
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  strncpy(address.sun_path, from, sizeof address.sun_path - 1);
+  unlink(from);
+  if (bind(fd, (struct sockaddr*)&address, sizeof address) != 0) {
+    printf("bind: %s\n", strerrorname_np(errno));
+    return 1;
+  }
+  strncpy(address.sun_path, to, sizeof address.sun_path - 1);
+  if (sendto(fd, "s", 1, 0, (struct sockaddr*)&address, sizeof address) != 1) {
+    printf("sendto: %s\n", strerrorname_np(errno));
+    return 1;
+  }
+  printf("sent\n");
+  return 0;
+}
+
 static int run_one(const char* operation, const char* path) {
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   struct sockaddr_un address = {.sun_family = AF_UNIX};
@@ -526,9 +571,11 @@ static int run_one(const char* operation, const char* path) {
 
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc == 3 && strcmp(argv[1], "recvfrom") == 0) return receive_one(argv[2]);
+  if (argc == 4 && strcmp(argv[1], "sendto") == 0) return send_one(argv[2], argv[3]);
   if (argc == 3) return run_one(argv[1], argv[2]);
   if (argc != 2) {
-    fprintf(stderr, "usage: sockets DIR | sockets connect|bind PATH\n");
+    fprintf(stderr, "usage: sockets DIR | connect|bind|recvfrom PATH | sendto FROM PATH\n");
     return 2;
   }
   check_rights();
