@@ -530,6 +530,7 @@ static int convert_option_value(Thread& thread, int level, int name, std::vector
     if (value.size() < sizeof(sock_fprog)) return -EINVAL;
     sock_fprog filter;
     memcpy(&filter, value.data(), sizeof filter);
+    if (filter.len > BPF_MAXINSNS) return -EINVAL;
     program.resize(filter.len);
     if (!copy_from_guest(thread, program.data(), reinterpret_cast<uint64_t>(filter.filter),
                          program.size() * sizeof(sock_filter))) {
@@ -605,11 +606,18 @@ int64_t sys_getsockopt(Thread& thread, int fd, int level, int name, GuestPtr<voi
   bool filter = level == SOL_SOCKET && name == SO_GET_FILTER;
   uint64_t unit = filter ? sizeof(sock_filter) : 1;
   uint64_t bytes = std::min<uint64_t>(static_cast<uint64_t>(room) * unit, kMaxOptionLength);
-  // Some options read their value first (IP_MSFILTER, PACKET_HDRLEN), so it is copied in.
+  if (!thread.process.mm.check(value.address, bytes, mm::kWrite)) return -EFAULT;
+  // Some options read their value first (IP_MSFILTER, PACKET_HDRLEN), so it is copied in when
+  // the guest may read it.
   std::vector<char> copy(bytes);
-  if (!copy_from_guest(thread, copy.data(), value.address, bytes)) return -EFAULT;
+  copy_from_guest(thread, copy.data(), value.address, bytes);
   socklen_t result_length = static_cast<socklen_t>(bytes / unit);
-  if (::getsockopt(host, level, name, copy.data(), &result_length) < 0) return -errno;
+  if (::getsockopt(host, level, name, copy.data(), &result_length) < 0) {
+    int error = errno;
+    // SO_PEERSEC and SO_PEERGROUPS report the length they need with ERANGE.
+    if (error == ERANGE) write_guest(thread, length, static_cast<uint32_t>(result_length));
+    return -error;
+  }
   int converted = convert_option_result(thread, level, name, copy, result_length);
   if (converted < 0) return converted;
   uint64_t written = std::min<uint64_t>(uint64_t{result_length} * unit, bytes);

@@ -148,6 +148,7 @@ int prepare_receive(Thread& thread, uint64_t address, Message& out) {
   }
   uint64_t room = std::min<uint64_t>(guest.msg_controllen, kMaxControl);
   if (guest.msg_control != nullptr && room > 0) {
+    // As on Linux, a bad buffer fails the call only when there is control data to write.
     out.guest_control = reinterpret_cast<uint64_t>(guest.msg_control);
     out.control.resize((room + 7) / 8);
     out.header.msg_control = out.control.data();
@@ -164,7 +165,7 @@ size_t install_received(Thread& thread, char* data, size_t count, bool cloexec, 
   for (size_t i = 0; i < count; i++) {
     int host;
     memcpy(&host, data + i * sizeof(int), sizeof host);
-    int guest = install_fd(thread, host, "", cloexec);
+    int guest = install_fd(thread, host, thread.process.fs.guest_path(host), cloexec);
     if (guest < 0) {
       for (size_t rest = i + 1; rest < count; rest++) {
         memcpy(&host, data + rest * sizeof(int), sizeof host);

@@ -128,6 +128,13 @@ static void check_rights(void) {
   message.msg_control = (void*)16;
   errno = 0;
   check(sendmsg(pair[0], &message, 0) == -1 && errno == EFAULT, "control-efault");
+
+  // A bad control buffer matters only when there is control data to write.
+  send(pair[0], "q", 1, 0);
+  message.msg_control = (void*)16;
+  message.msg_controllen = 64;
+  check(recvmsg(pair[1], &message, MSG_DONTWAIT) == 1 && byte == 'q', "receive-control-unused");
+
   close(received[0]);
   close(received[1]);
   close(pipe_fds[0]);
@@ -424,6 +431,28 @@ static void check_unix_names(const char* directory) {
   errno = 0;
   check(bind(again, (struct sockaddr*)&address, sizeof address + 1) == -1 && errno == EINVAL,
         "unix-bind-too-long");
+
+  // A received file keeps its path, as /proc/self/fd shows it.
+  char file_path[256], link_path[64], target[256];
+  snprintf(file_path, sizeof file_path, "%s/passed-file", directory);
+  int file = open(file_path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+  int pair[2];
+  socketpair(AF_UNIX, SOCK_STREAM, 0, pair);
+  send_fds(pair[0], &file, 1);
+  int flags = 0;
+  int passed = -1;
+  ssize_t target_length = -1;
+  if (receive_fds(pair[1], 1, 0, &passed, &flags) == 1) {
+    snprintf(link_path, sizeof link_path, "/proc/self/fd/%d", passed);
+    target_length = readlink(link_path, target, sizeof target - 1);
+  }
+  if (target_length >= 0) target[target_length] = '\0';
+  check(target_length >= 0 && strcmp(target, file_path) == 0, "rights-file-path");
+  close(passed);
+  close(file);
+  close(pair[0]);
+  close(pair[1]);
+
   close(autobound);
   close(abstract_socket);
   close(receiver);
