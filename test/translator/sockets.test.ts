@@ -293,6 +293,22 @@ describeRoot('servers and clients across the host boundary', () => {
     }
   });
 
+  test('ports below 1024 need a root guest', async () => {
+    // A port below 1024 that is free now; the translator runs as host root either way.
+    const probe = new HostServer('');
+    await probe.listen({ host: '127.0.0.1', port: 1023 });
+    await probe.close();
+    const script =
+      'use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:1023",' +
+      ' Listen => 1, ReuseAddr => 1); print $s ? "bound\\n" : "$!\\n";';
+    const root = runTranslated(debian.merged, ['perl', '-e', script]);
+    expect(root.stdout).toBe('bound\n');
+    const user = runTranslated(debian.merged, ['perl', '-e', script], {
+      flags: ['--user', '1000:1000'],
+    });
+    expect(user.stdout).toBe('Permission denied\n');
+  });
+
   test('ip lists the host addresses over netlink', () => {
     const listed = runTranslated(busybox.merged, ['ip', 'addr', 'show']);
     expect(listed.stdout).toContain('inet 127.0.0.1/8');

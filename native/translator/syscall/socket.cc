@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -188,14 +189,22 @@ int convert_unix_path(Thread& thread, UnixUse use, Address& out) {
     result = fs.check_writable(out.target.get());
     if (result < 0) return result;
     written = snprintf(host, sizeof host, "/proc/self/fd/%d/%s", out.target.get(), name.c_str());
+    if (written >= 0 && static_cast<size_t>(written) >= sizeof host) {
+      // The name does not fit after /proc/self/fd/N/ in sun_path: bind at a short name in
+      // the same directory, which sys_bind links to the real name.
+      static std::atomic<uint64_t> counter{0};
+      out.name = name;
+      out.temporary_name =
+          ".noah-bind-" + std::to_string(getpid()) + "-" + std::to_string(counter.fetch_add(1));
+      written = snprintf(host, sizeof host, "/proc/self/fd/%d/%s", out.target.get(),
+                         out.temporary_name.c_str());
+    }
   } else {
     int fd = fs.open(vfs::base_of(*cwd), path, O_PATH, 0);
     if (fd < 0) return fd;
     out.target.reset(fd);
     written = snprintf(host, sizeof host, "/proc/self/fd/%d", fd);
   }
-  // TODO: a name longer than about 87 bytes does not fit after /proc/self/fd/N/ in sun_path,
-  // so bind gives ENAMETOOLONG where Linux allows 107 bytes for the whole path.
   if (written < 0 || static_cast<size_t>(written) >= sizeof host) return -ENAMETOOLONG;
   memset(unix_address->sun_path, 0, sizeof unix_address->sun_path);
   memcpy(unix_address->sun_path, host, static_cast<size_t>(written));
@@ -405,6 +414,22 @@ int64_t sys_connect(Thread& thread, int fd, GuestPtr<void> address, unsigned len
   return 0;
 }
 
+// Gives a socket bound at a temporary name its real name. The link fails when the name exists,
+// as bind would. NOTE: the socket then stays bound to the removed temporary name, so a second
+// bind of it fails with EINVAL where Linux would allow it.
+static int link_bound_name(const Address& address) {
+  if (address.temporary_name.empty()) return 0;
+  int dir = address.target.get();
+  int linked = linkat(dir, address.temporary_name.c_str(), dir, address.name.c_str(), 0);
+  int error = errno;
+  if (unlinkat(dir, address.temporary_name.c_str(), 0) < 0) {
+    log::error("remove temporary socket name %s: %s", address.temporary_name.c_str(),
+               strerror(errno));
+  }
+  if (linked == 0) return 0;
+  return error == EEXIST ? -EADDRINUSE : -error;
+}
+
 int64_t sys_bind(Thread& thread, int fd, GuestPtr<void> address, unsigned length) {
   int host = host_fd(thread, fd);
   if (host < 0) return host;
@@ -416,6 +441,8 @@ int64_t sys_bind(Thread& thread, int fd, GuestPtr<void> address, unsigned length
   copy_from_guest(thread, &guest, address.address, length);
   GuestNetworkCapabilities capabilities(thread);
   if (::bind(host, reinterpret_cast<sockaddr*>(&value.storage), value.length) < 0) return -errno;
+  result = link_bound_name(value);
+  if (result < 0) return result;
   if (has_unix_path(guest, length)) {
     UnixNames::instance().remember(true, socket_inode(host), unix_path(value.storage, value.length),
                                    unix_path(guest, length));

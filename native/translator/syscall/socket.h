@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <string>
 
 #include "translator/syscall/types.h"
 #include "translator/vfs/path.h"
@@ -19,6 +20,10 @@ struct Address {
   sockaddr_storage storage{};
   socklen_t length = 0;
   vfs::UniqueFd target;
+  // For a bind whose name is too long for the host path: the socket is bound at
+  // `temporary_name` in `target`, and then linked to `name` there.
+  std::string temporary_name;
+  std::string name;
 };
 
 // The use of a Unix path in an address: bind creates a socket file and never follows a

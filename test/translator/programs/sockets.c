@@ -382,7 +382,32 @@ static void check_unix_names(const char* directory) {
   struct sockaddr_un relative = {.sun_family = AF_UNIX, .sun_path = "server.sock"};
   int client2 = socket(AF_UNIX, SOCK_STREAM, 0);
   check(connect(client2, (struct sockaddr*)&relative, sizeof relative) == 0, "unix-relative");
+
+  // A name of 100 bytes, longer than what fits after the translator's /proc/self/fd/N/ prefix.
+  char long_name[101];
+  memset(long_name, 'n', 100);
+  long_name[100] = '\0';
+  unlink(long_name);
+  int long_server = bind_unix(SOCK_STREAM, long_name, "unix-bind-long-name");
+  struct stat long_status;
+  check(stat(long_name, &long_status) == 0 && S_ISSOCK(long_status.st_mode),
+        "unix-long-name-file");
+  struct sockaddr_un long_address = {.sun_family = AF_UNIX};
+  memcpy(long_address.sun_path, long_name, sizeof long_name);
+  int long_client = socket(AF_UNIX, SOCK_STREAM, 0);
+  check(listen(long_server, 1) == 0 &&
+            connect(long_client, (struct sockaddr*)&long_address, sizeof long_address) == 0,
+        "unix-long-name-connect");
+  int long_again = socket(AF_UNIX, SOCK_STREAM, 0);
+  errno = 0;
+  check(bind(long_again, (struct sockaddr*)&long_address, sizeof long_address) == -1 &&
+            errno == EADDRINUSE,
+        "unix-long-name-in-use");
+  close(long_again);
+  close(long_client);
+  close(long_server);
   if (chdir("/") != 0) abort();
+
   // Datagrams carry the sender's bound name, which recvfrom returns.
   snprintf(server_path, sizeof server_path, "%s/dgram.sock", directory);
   unlink(server_path);
