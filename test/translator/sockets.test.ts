@@ -151,6 +151,17 @@ for (const linking of linkings) {
       expect(translated.status).toBe(0);
     });
 
+    test('random control data and options never crash', () => {
+      for (const seed of ['1', '2', '3']) {
+        const translated = runTranslated(debian.merged, [program(linking), 'fuzz', seed, '3000'], {
+          timeoutMs: 120000,
+        });
+        expect(translated.stderr).not.toMatch(/Sanitizer|runtime error/);
+        expect(translated.stdout).toMatch(/^fuzz: \d+ calls failed\n$/);
+        expect(translated.status).toBe(0);
+      }
+    });
+
     test('checks agree with a native run', () => {
       const directory = `/tmp/sockets-native-${linking}`;
       fs.mkdirSync(path.join(debian.merged, directory), { recursive: true });

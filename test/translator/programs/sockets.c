@@ -9,6 +9,7 @@
 //   sockets bind P     binds a stream socket at the Unix path P and prints the result.
 //   sockets recvfrom P prints the bound name of the sender of one datagram to P.
 //   sockets sendto F P binds a datagram socket at F and sends one datagram to P.
+//   sockets fuzz S N   makes N rounds of message and option calls with random input, seed S.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -608,6 +609,76 @@ static int send_one(const char* from, const char* to) {
   return 0;
 }
 
+// Sends messages with random control data and makes option calls with random values and
+// lengths, to check that the translator does not crash. Prints how many calls failed.
+static int fuzz(unsigned seed, int count) {
+  srandom(seed);
+  int pair[2];
+  socketpair(AF_UNIX, SOCK_DGRAM, 0, pair);
+  int on = 1;
+  setsockopt(pair[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+  int tcp = socket(AF_INET, SOCK_STREAM, 0);
+  int netlink = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+  int targets[4] = {pair[0], pair[1], tcp, netlink};
+  long buffer[64];
+  int errors = 0;
+  for (int i = 0; i < count; i++) {
+    for (size_t word = 0; word < sizeof buffer / sizeof buffer[0]; word++) {
+      buffer[word] = random() % 4 == 0 ? random() % 16 : random();
+    }
+    // Often a well-formed header with a random payload, sometimes random bytes throughout.
+    if (random() % 2) {
+      struct cmsghdr* cmsg = (struct cmsghdr*)buffer;
+      cmsg->cmsg_len = CMSG_LEN(random() % 64);
+      cmsg->cmsg_level = random() % 3 == 0 ? SOL_IP : SOL_SOCKET;
+      cmsg->cmsg_type = 1 + random() % 3;
+    }
+    char byte = 'z';
+    struct iovec vector = {&byte, 1};
+    struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1, .msg_control = buffer,
+                             .msg_controllen = random() % (sizeof buffer + 32)};
+    if (sendmsg(pair[0], &message, MSG_DONTWAIT) < 0) errors++;
+    message.msg_controllen = random() % sizeof buffer;
+    message.msg_flags = 0;
+    int received = recvmsg(pair[1], &message, MSG_DONTWAIT | (random() % 2 ? MSG_CMSG_CLOEXEC : 0));
+    if (received < 0) errors++;
+    // Close the descriptors that arrived, so the table does not fill up.
+    if (received >= 0) {
+      for (struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message); cmsg;
+           cmsg = CMSG_NXTHDR(&message, cmsg)) {
+        if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
+        int n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (int k = 0; k < n; k++) {
+          int fd;
+          memcpy(&fd, CMSG_DATA(cmsg) + k * sizeof(int), sizeof fd);
+          close(fd);
+        }
+      }
+    }
+    int target = targets[random() % 4];
+    int level = random() % 2 ? SOL_SOCKET : (int)(random() % 300);
+    int name = random() % 80;
+    socklen_t length = random() % 300;
+    if (level == SOL_SOCKET && (name == SO_ATTACH_FILTER || name == SO_ATTACH_REUSEPORT_CBPF)) {
+      // Keep the program pointer valid or null, so the check is of the length and contents.
+      buffer[1] = random() % 2 ? (long)(buffer + 8) : 0;
+    }
+    if (random() % 2) {
+      if (setsockopt(target, level, name, buffer, length) < 0) errors++;
+    } else if (getsockopt(target, level, name, buffer, &length) < 0) {
+      errors++;
+    }
+    // SO_PEERPIDFD gives a descriptor.
+    if (level == SOL_SOCKET && name == 77 && length == sizeof(int)) close((int)buffer[0]);
+  }
+  close(tcp);
+  close(netlink);
+  close(pair[0]);
+  close(pair[1]);
+  printf("fuzz: %d calls failed\n", errors);
+  return 0;
+}
+
 static int run_one(const char* operation, const char* path) {
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   struct sockaddr_un address = {.sun_family = AF_UNIX};
@@ -625,11 +696,13 @@ static int run_one(const char* operation, const char* path) {
 
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc == 4 && strcmp(argv[1], "fuzz") == 0) return fuzz(atoi(argv[2]), atoi(argv[3]));
   if (argc == 3 && strcmp(argv[1], "recvfrom") == 0) return receive_one(argv[2]);
   if (argc == 4 && strcmp(argv[1], "sendto") == 0) return send_one(argv[2], argv[3]);
   if (argc == 3) return run_one(argv[1], argv[2]);
   if (argc != 2) {
-    fprintf(stderr, "usage: sockets DIR | connect|bind|recvfrom PATH | sendto FROM PATH\n");
+    fprintf(stderr,
+            "usage: sockets DIR | connect|bind|recvfrom PATH | sendto FROM PATH | fuzz SEED N\n");
     return 2;
   }
   check_rights();
