@@ -44,6 +44,18 @@ socklen_t to_guest_address(Thread& thread, sockaddr_storage& address, socklen_t 
 int write_address(Thread& thread, const sockaddr_storage& address, socklen_t length,
                   uint64_t guest_address, uint64_t guest_length);
 
+// Gives a socket that bind put at a temporary name its real name. Returns 0 or -errno.
+int link_bound_name(const Address& address);
+
+// Remembers the guest address a host socket was bound at, which getsockname returns.
+void remember_bound(int host_socket, const Address& host, const sockaddr_storage& guest,
+                    socklen_t length);
+
+// Rewrites the host socket's own (getsockname) or peer (getpeername) address as the guest
+// named it when this process bound or connected it, else as to_guest_address does.
+socklen_t to_guest_name(Thread& thread, int host_socket, bool own, sockaddr_storage& address,
+                        socklen_t length);
+
 // Remembers the guest address a host socket connected to, which getpeername returns.
 void remember_peer(int host_socket, const sockaddr_storage& guest, socklen_t length);
 
