@@ -255,6 +255,9 @@ int to_host_credentials(Thread& thread, ucred& credentials) {
   return 0;
 }
 
+// TODO: ids the kernel records itself (SO_PEERCRED, and SCM_CREDENTIALS that a sender did not
+// pass explicitly) are the peer translator's host ids. On a host-root translator running a
+// guest with --user they therefore read as 0, not as the guest's ids.
 void to_guest_credentials(Thread& thread, ucred& credentials) {
   if (geteuid() == 0) return;
   if (credentials.uid == getuid()) credentials.uid = thread.process.credentials.uid;

@@ -220,9 +220,9 @@ struct Table {
     add<sys_sendto>(44, kFull);
     add<sys_recvfrom>(45, kFull);
     add<sys_sendmsg>(46, kFull);
-    add<sys_recvmsg>(47, kFull);
+    add<sys_recvmsg>(47, kPartial, "credentials the kernel attaches itself carry host ids");
     add<sys_sendmmsg>(307, kFull);
-    add<sys_recvmmsg>(299, kFull);
+    add<sys_recvmmsg>(299, kPartial, "credentials the kernel attaches itself carry host ids");
     add<sys_shutdown>(48, kFull);
     add<sys_bind>(49, kFull);
     add<sys_listen>(50, kFull);
@@ -230,7 +230,7 @@ struct Table {
     add<sys_getpeername>(52, kFull);
     add<sys_socketpair>(53, kPartial, "the families of socket");
     add<sys_setsockopt>(54, kFull);
-    add<sys_getsockopt>(55, kFull);
+    add<sys_getsockopt>(55, kPartial, "SO_PEERCRED has host ids; no TCP_ZEROCOPY_RECEIVE");
     add<sys_accept4>(288, kFull);
     add<sys_clone>(56, kPartial, "CLONE_VM without CLONE_THREAD gives a copy of memory");
     add<sys_fork>(57, kFull);
