@@ -157,6 +157,7 @@ int convert_unix_path(Thread& thread, UnixUse use, Address& out) {
   auto cwd = fs.cwd();
   char host[sizeof unix_address->sun_path];
   int written;
+
   if (use == UnixUse::kCreate) {
     // bind creates the last component and fails on anything there, a symlink included, so
     // resolving the directory is enough.
@@ -182,6 +183,7 @@ int convert_unix_path(Thread& thread, UnixUse use, Address& out) {
     out.target.reset(fd);
     written = snprintf(host, sizeof host, "/proc/self/fd/%d", fd);
   }
+
   if (written < 0 || static_cast<size_t>(written) >= sizeof host) return -ENAMETOOLONG;
   memset(unix_address->sun_path, 0, sizeof unix_address->sun_path);
   memcpy(unix_address->sun_path, host, static_cast<size_t>(written));

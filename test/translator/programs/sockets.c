@@ -70,6 +70,7 @@ static int receive_fds(int socket, int room, int receive_flags, int* fds, int* f
   message.msg_iov = &vector;
   message.msg_iovlen = 1;
   message.msg_control = control;
+
   // CMSG_LEN, not CMSG_SPACE: the padding of CMSG_SPACE could hold one more descriptor.
   message.msg_controllen = CMSG_LEN(room * sizeof(int));
   if (recvmsg(socket, &message, receive_flags) != 1) return -1;
@@ -89,6 +90,7 @@ static void check_rights(void) {
   check(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0, "socketpair");
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) abort();
+
   // A pipe's read end goes over the socket; data written to the pipe arrives through it.
   check(send_fds(pair[0], &pipe_fds[0], 1) == 1, "rights-send");
   int received[8];
@@ -100,20 +102,24 @@ static void check_rights(void) {
   check(count == 1 && read(received[0], buffer, 4) == 4 && memcmp(buffer, "pipe", 4) == 0,
         "rights-read-through-received");
   check(count == 1 && fcntl(received[0], F_GETFD) == 0, "rights-no-cloexec");
+
   // MSG_CMSG_CLOEXEC marks the new descriptors close-on-exec.
   send_fds(pair[0], &pipe_fds[1], 1);
   count = receive_fds(pair[1], 1, MSG_CMSG_CLOEXEC, received + 1, &flags);
   check(count == 1 && fcntl(received[1], F_GETFD) == FD_CLOEXEC, "rights-cmsg-cloexec");
+
   // Three descriptors with room for one: one arrives, MSG_CTRUNC reports that the rest were dropped.
   int three[3] = {pipe_fds[0], pipe_fds[1], pair[0]};
   send_fds(pair[0], three, 3);
   count = receive_fds(pair[1], 1, 0, received + 2, &flags);
   check(count == 1 && (flags & MSG_CTRUNC), "rights-truncated");
+
   // A closed descriptor cannot be sent.
   int closed = received[2];
   close(closed);
   errno = 0;
   check(send_fds(pair[0], &closed, 1) == -1 && errno == EBADF, "rights-bad-descriptor");
+
   // A control length that overruns the buffer.
   char byte = 'x';
   struct iovec vector = {&byte, 1};
@@ -182,6 +188,7 @@ static void check_credentials(void) {
   check(receive_credentials(pair[1], &got) == 0 && got.pid == getpid() && got.uid == getuid() &&
             got.gid == getgid(),
         "credentials-receive");
+
   // Without a control message the kernel attaches the sender's own credentials.
   check(send(pair[0], "p", 1, 0) == 1, "credentials-implicit-send");
   memset(&got, 0, sizeof got);
@@ -230,12 +237,14 @@ static void check_batches(void) {
         "recvmmsg");
   errno = 0;
   check(recvmmsg(pair[1], in, 4, MSG_DONTWAIT, NULL) == -1 && errno == EAGAIN, "recvmmsg-empty");
+
   // A batch whose second message has a bad iovec: the first one is sent.
   out[1].msg_hdr.msg_iov = (struct iovec*)16;
   check(sendmmsg(pair[0], out, 3, 0) == 1, "sendmmsg-partial");
   recv(pair[1], buffers[0], sizeof buffers[0], 0);
   errno = 0;
   check(sendmmsg(pair[0], &out[1], 1, 0) == -1 && errno == EFAULT, "sendmmsg-efault");
+
   // Descriptors in a batch.
   int fds[1] = {pair[0]};
   char byte = 'f';
@@ -284,6 +293,7 @@ static void check_options(void) {
   check(setsockopt(tcp, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) == 0 &&
             getsockopt(tcp, SOL_SOCKET, SO_RCVBUF, &value, &length) == 0 && value >= size,
         "rcvbuf");
+
   // A short buffer gets the first bytes and the length that was copied.
   char small[2] = {0};
   length = sizeof small;
@@ -303,6 +313,7 @@ static void check_options(void) {
   errno = 0;
   check(setsockopt(tcp, SOL_SOCKET, SO_RCVBUF, &size, -1) == -1 && errno == EINVAL,
         "setsockopt-negative-length");
+
   // A classic BPF filter: its instructions are behind a pointer in the option value.
   struct sock_filter accept_all[2] = {BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
                                       BPF_STMT(BPF_RET | BPF_K, 0xffff)};
@@ -310,6 +321,7 @@ static void check_options(void) {
   int udp = socket(AF_INET, SOCK_DGRAM, 0);
   check(setsockopt(udp, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0,
         "attach-filter");
+
   // SO_GET_FILTER counts in instructions: a length of 0 returns the count.
   length = 0;
   check(getsockopt(udp, SOL_SOCKET, SO_GET_FILTER, NULL, &length) == 0 && length == 2,
@@ -373,11 +385,13 @@ static void check_unix_names(const char* directory) {
   char buffer[4] = {0};
   check(read(accepted, buffer, 2) == 2 && strcmp(buffer, "hi") == 0, "unix-read");
   check(shutdown(client, SHUT_WR) == 0 && read(accepted, buffer, 2) == 0, "unix-shutdown");
+
   // A second bind at the same path fails.
   int again = socket(AF_UNIX, SOCK_STREAM, 0);
   errno = 0;
   check(bind(again, (struct sockaddr*)&address, sizeof address) == -1 && errno == EADDRINUSE,
         "unix-bind-in-use");
+
   // A relative path: connect resolves it from the working directory.
   if (chdir(directory) != 0) abort();
   struct sockaddr_un relative = {.sun_family = AF_UNIX, .sun_path = "server.sock"};
@@ -423,6 +437,7 @@ static void check_unix_names(const char* directory) {
             strcmp(peer.sun_path, client_path) == 0 &&
             length == offsetof(struct sockaddr_un, sun_path) + strlen(client_path) + 1,
         "unix-recvfrom-name");
+
   // recvmsg with a name buffer too short for the name: cut, with the full length reported.
   sendto(sender, "e", 1, 0, (struct sockaddr*)&address, sizeof address);
   char short_name[6];
@@ -433,6 +448,7 @@ static void check_unix_names(const char* directory) {
             message.msg_namelen == offsetof(struct sockaddr_un, sun_path) + strlen(client_path) + 1 &&
             memcmp(short_name + 2, client_path, 4) == 0,
         "unix-recvmsg-short-name");
+
   // Abstract names pass through.
   struct sockaddr_un abstract = {.sun_family = AF_UNIX};
   snprintf(abstract.sun_path + 1, sizeof abstract.sun_path - 1, "noah-test-%d", getpid());
@@ -446,6 +462,7 @@ static void check_unix_names(const char* directory) {
             length == abstract_length && peer.sun_path[0] == '\0' &&
             strcmp(peer.sun_path + 1, abstract.sun_path + 1) == 0,
         "abstract-getsockname");
+
   // Autobind: a bare family gets an abstract name.
   int autobound = socket(AF_UNIX, SOCK_DGRAM, 0);
   struct sockaddr_un family_only = {.sun_family = AF_UNIX};
@@ -523,6 +540,7 @@ static void check_families(void) {
   int six = socket(AF_INET6, SOCK_STREAM, 0);
   check(six >= 0, "inet6");
   close(six);
+
   // getifaddrs queries the kernel over a NETLINK_ROUTE socket.
   struct ifaddrs* list = NULL;
   int loopback = 0;
@@ -536,6 +554,7 @@ static void check_families(void) {
     freeifaddrs(list);
   }
   check(loopback, "netlink-getifaddrs");
+
   // Changing a link needs CAP_NET_ADMIN, which a container lacks, whether the request goes
   // through sendto or write.
   check(set_loopback(0) == -EPERM, "netlink-setlink-eperm");
