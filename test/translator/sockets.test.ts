@@ -385,3 +385,70 @@ describeRoot('Unix sockets and the mount table', () => {
     }
   });
 });
+
+/** Why the run as a host user that is not root cannot happen, or undefined when it can. */
+function nonRootUnavailableReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'the tests must start as root to switch to noah-test';
+  const check = spawnSync('runuser', ['-u', 'noah-test', '--', 'test', '-w', '/dev/kvm']);
+  if (check.status === 0) return undefined;
+  const reason = 'host user noah-test is missing or cannot open /dev/kvm (.ci/run sets it up)';
+  if (process.env.NOAH_REQUIRE_KVM === '1') {
+    throw new Error(`${reason}; NOAH_REQUIRE_KVM=1 requires it`);
+  }
+  return reason;
+}
+
+const nonRootReason = nonRootUnavailableReason();
+const describeNonRoot = nonRootReason === undefined ? describeKvm : describe.skip;
+
+describeNonRoot(
+  `socket program on a non-root host${nonRootReason ? ` (skipped: ${nonRootReason})` : ''}`,
+  () => {
+    let scratch: string;
+
+    beforeAll(() => {
+      scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'noah-socket-user-'));
+      fs.chmodSync(scratch, 0o755);
+      fs.copyFileSync(asanTranslator(), path.join(scratch, 'noah-translator'));
+      fs.copyFileSync(
+        path.join(debian.merged, program('static')),
+        path.join(scratch, 'sockets-static'),
+      );
+      fs.chmodSync(path.join(scratch, 'noah-translator'), 0o755);
+      fs.chmodSync(path.join(scratch, 'sockets-static'), 0o755);
+      fs.mkdirSync(path.join(scratch, 'sockets'), { mode: 0o777 });
+      fs.chmodSync(path.join(scratch, 'sockets'), 0o777);
+    });
+
+    afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+    test('every check passes with host ids mapped to root', () => {
+      // The host's own root directory is the guest's, so the host user's ids stand for root.
+      const run = spawnSync(
+        'runuser',
+        [
+          '-u',
+          'noah-test',
+          '--',
+          'env',
+          'ASAN_OPTIONS=detect_leaks=0',
+          path.join(scratch, 'noah-translator'),
+          '--root',
+          '/',
+          '--',
+          path.join(scratch, 'sockets-static'),
+          path.join(scratch, 'sockets'),
+        ],
+        { timeout: 120000 },
+      );
+      const stdout = run.stdout.toString();
+      const failed = stdout.split('\n').filter((line) => line.includes('FAIL'));
+      expect(failed).toEqual([]);
+      expect(stdout).toContain('credentials-receive ok\n');
+      expect(stdout).toContain('peercred ok\n');
+      expect(stdout).toMatch(/failures 0\n$/);
+      expect(run.stderr.toString()).not.toMatch(/Sanitizer|runtime error/);
+      expect(run.status).toBe(0);
+    });
+  },
+);

@@ -248,8 +248,8 @@ int to_host_credentials(Thread& thread, ucred& credentials) {
   bool own_gid =
       credentials.gid == own.gid || credentials.gid == own.egid || credentials.gid == own.sgid;
   if (!root && (!own_uid || !own_gid)) return -EPERM;
-  // NOTE: a translator that is not host root may only send its own host ids, which a
-  // receiving translator reports as its guest's ids again.
+  // A translator that is not host root may only send its own host ids, which stand for root
+  // as in vfs::Ownership.
   if (geteuid() != 0) {
     credentials.uid = getuid();
     credentials.gid = getgid();
@@ -260,10 +260,12 @@ int to_host_credentials(Thread& thread, ucred& credentials) {
 // TODO: ids the kernel records itself (SO_PEERCRED, and SCM_CREDENTIALS that a sender did not
 // pass explicitly) are the peer translator's host ids. On a host-root translator running a
 // guest with --user they therefore read as 0, not as the guest's ids.
-void to_guest_credentials(Thread& thread, ucred& credentials) {
+void to_guest_credentials(Thread&, ucred& credentials) {
+  // As vfs::Ownership shows the host user's own files: a host user that is not root appears as
+  // root, the way a user namespace that maps it to root would show it.
   if (geteuid() == 0) return;
-  if (credentials.uid == getuid()) credentials.uid = thread.process.credentials.uid;
-  if (credentials.gid == getgid()) credentials.gid = thread.process.credentials.gid;
+  if (credentials.uid == getuid()) credentials.uid = 0;
+  if (credentials.gid == getgid()) credentials.gid = 0;
 }
 
 // Gives a socket bound at a temporary name its real name. The link fails when the name exists,
