@@ -19,6 +19,7 @@
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,69 @@ static void check_rights(void) {
   close(received[1]);
   close(pipe_fds[0]);
   close(pipe_fds[1]);
+  close(pair[0]);
+  close(pair[1]);
+}
+
+// The control buffer of a send that another thread changes while the call runs.
+static volatile int* racing_slot;
+static volatile int racing_done;
+static int racing_values[2];
+
+static void* flip_descriptor(void* unused) {
+  (void)unused;
+  for (unsigned i = 0; !racing_done; i++) *racing_slot = racing_values[i % 2];
+  return NULL;
+}
+
+// Sends a descriptor while another thread switches the number in the control buffer between
+// it and a number the guest has not opened. Every descriptor that arrives must be the file
+// sent, never one of the translator's own.
+static void check_rights_race(void) {
+  int pair[2];
+  socketpair(AF_UNIX, SOCK_DGRAM, 0, pair);
+  int file = open("/", O_RDONLY | O_DIRECTORY);
+  struct stat expected;
+  fstat(file, &expected);
+  char byte = 'r';
+  struct iovec vector = {&byte, 1};
+  union {
+    char bytes[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1, .msg_control = control.bytes,
+                           .msg_controllen = sizeof control.bytes};
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  racing_slot = (volatile int*)CMSG_DATA(cmsg);
+  racing_values[0] = file;
+  // Low numbers are where the translator keeps its own descriptors, such as the KVM ones.
+  racing_values[1] = 5;
+  close(5);
+  *racing_slot = file;
+  racing_done = 0;
+  pthread_t flipper;
+  pthread_create(&flipper, NULL, flip_descriptor, NULL);
+  int wrong = 0;
+  for (int i = 0; i < 500; i++) {
+    if (sendmsg(pair[0], &message, 0) != 1) continue;
+    int received[1];
+    int flags;
+    if (receive_fds(pair[1], 1, 0, received, &flags) != 1) continue;
+    struct stat status;
+    if (fstat(received[0], &status) != 0 || status.st_ino != expected.st_ino ||
+        status.st_dev != expected.st_dev) {
+      wrong++;
+    }
+    close(received[0]);
+  }
+  racing_done = 1;
+  pthread_join(flipper, NULL);
+  check(wrong == 0, "rights-race");
+  close(file);
   close(pair[0]);
   close(pair[1]);
 }
@@ -725,6 +789,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   check_rights();
+  check_rights_race();
   check_credentials();
   check_batches();
   check_options();
