@@ -137,6 +137,20 @@ static void check_rights(void) {
   errno = 0;
   check(sendmsg(pair[0], &message, 0) == -1 && errno == EFAULT, "control-efault");
 
+  // More iovecs than UIO_MAXIOV, and an iovec array the program cannot read.
+  message.msg_control = NULL;
+  message.msg_controllen = 0;
+  message.msg_iovlen = 1025;
+  errno = 0;
+  check(sendmsg(pair[0], &message, 0) == -1 && errno == EMSGSIZE, "iovecs-too-many");
+  message.msg_iov = (struct iovec*)16;
+  message.msg_iovlen = 1;
+  errno = 0;
+  check(sendmsg(pair[0], &message, 0) == -1 && errno == EFAULT, "iovecs-efault");
+  errno = 0;
+  check(sendmsg(pair[0], (struct msghdr*)16, 0) == -1 && errno == EFAULT, "msghdr-efault");
+  message.msg_iov = &vector;
+
   // A bad control buffer matters only when there is control data to write.
   send(pair[0], "q", 1, 0);
   message.msg_control = (void*)16;
