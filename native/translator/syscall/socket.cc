@@ -63,7 +63,8 @@ constexpr uint32_t bit(int capability) {
   return 1u << capability;
 }
 
-// The network part of Docker's default capability set, which root in a container has.
+// The network capabilities of root in the container: the network part of Docker's default set
+// without CAP_NET_RAW, because raw and packet sockets are rejected here.
 constexpr uint32_t kRootNetwork = bit(CAP_NET_BIND_SERVICE) | bit(CAP_AUDIT_WRITE);
 constexpr uint32_t kNetwork = bit(CAP_NET_BIND_SERVICE) | bit(CAP_NET_BROADCAST) |
                               bit(CAP_NET_ADMIN) | bit(CAP_NET_RAW) | bit(CAP_AUDIT_WRITE) |
@@ -80,11 +81,11 @@ bool lower_effective(uint32_t capabilities, __user_cap_data_struct (&saved)[2]) 
   return ::syscall(SYS_capset, &header, lowered) == 0;
 }
 
-// A translator running as host root must not lend the guest the network capabilities no
-// container has. rtnetlink checks CAP_NET_ADMIN of the thread that sends each message, and the
-// guest may send with write(2), which this file does not see. So these capabilities leave the
-// effective set before main() starts any thread, and every thread and forked child inherits
-// that. They stay permitted, but nothing in the translator raises them again.
+// A translator running as host root must not lend the guest network capabilities that root in
+// the container lacks, such as CAP_NET_ADMIN. rtnetlink checks CAP_NET_ADMIN of the thread that
+// sends each message, and the guest may send with write(2), which this file does not see. So these
+// capabilities leave the effective set before main() starts any thread, and every thread and forked
+// child inherits that. They stay permitted, but nothing in the translator raises them again.
 const bool network_capabilities_lowered = [] {
   __user_cap_data_struct saved[2];
   return lower_effective(kNetwork & ~kRootNetwork, saved);
