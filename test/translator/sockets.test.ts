@@ -5,6 +5,7 @@
  * and clients from the fixture roots with host ones over 127.0.0.1 and Unix sockets.
  */
 import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -247,6 +248,28 @@ describeRoot('servers and clients across the host boundary', () => {
       expect(reply).toBe('echo: hello\n');
       expect(await server.exited).toBe(0);
     } finally {
+      server.kill();
+    }
+  });
+
+  test('host client exchanges UDP datagrams with the translator', async () => {
+    const script =
+      'use IO::Socket::INET; $| = 1;' +
+      'my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0, Proto => "udp")' +
+      ' or die "bind: $!"; print $s->sockport, "\\n";' +
+      'my $from = $s->recv(my $data, 100) or die "recv: $!"; $s->send("echo: $data", 0, $from);';
+    const server = new Background(debian.merged, ['perl', '-e', script]);
+    const client = dgram.createSocket('udp4');
+    try {
+      const port = Number(await server.firstLine());
+      const reply = new Promise<string>((resolve) =>
+        client.on('message', (message) => resolve(message.toString())),
+      );
+      client.send('datagram', port, '127.0.0.1');
+      expect(await reply).toBe('echo: datagram');
+      expect(await server.exited).toBe(0);
+    } finally {
+      client.close();
       server.kill();
     }
   });
