@@ -1,8 +1,8 @@
 /**
  * Sockets under the translator, which shares the host's network as `docker run --network host`
- * does. The suites run the C socket program (descriptors and credentials in messages, batches,
- * options, Unix names, families), try Unix paths that leave the root, and connect real servers
- * and clients from the fixture roots with host ones over 127.0.0.1 and Unix sockets.
+ * does. The C socket program checks descriptors and credentials in messages, batches, options,
+ * Unix names and families. Other suites try Unix paths that leave the root, and connect real
+ * servers and clients from the fixture roots with host ones over 127.0.0.1 and Unix sockets.
  */
 import { ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import * as dgram from 'node:dgram';
