@@ -137,6 +137,32 @@ static void check_rights(void) {
   errno = 0;
   check(sendmsg(pair[0], &message, 0) == -1 && errno == EFAULT, "control-efault");
 
+  // SCM_MAX_FD is 253 descriptors in one message.
+  static union {
+    char bytes[CMSG_SPACE(254 * sizeof(int))];
+    struct cmsghdr align;
+  } many;
+  for (int count = 253; count <= 254; count++) {
+    struct msghdr batch = {.msg_iov = &vector, .msg_iovlen = 1, .msg_control = many.bytes,
+                           .msg_controllen = CMSG_SPACE(count * sizeof(int))};
+    struct cmsghdr* header = CMSG_FIRSTHDR(&batch);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(count * sizeof(int));
+    for (int i = 0; i < count; i++) memcpy(CMSG_DATA(header) + i * sizeof(int), &pipe_fds[0], 4);
+    errno = 0;
+    ssize_t sent = sendmsg(pair[0], &batch, 0);
+    if (count == 253) {
+      check(sent == 1, "rights-max");
+      int kept[8];
+      int received_flags = 0;
+      int arrived = receive_fds(pair[1], 0, 0, kept, &received_flags);
+      check(arrived == 0 && (received_flags & MSG_CTRUNC), "rights-max-dropped");
+    } else {
+      check(sent == -1 && errno == EINVAL, "rights-too-many");
+    }
+  }
+
   // More iovecs than UIO_MAXIOV, and an iovec array the program cannot read.
   message.msg_control = NULL;
   message.msg_controllen = 0;
