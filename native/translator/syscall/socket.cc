@@ -162,7 +162,7 @@ int64_t sys_connect(Thread& thread, int fd, GuestPtr<void> address, unsigned len
   if (::connect(host, reinterpret_cast<sockaddr*>(&value.storage), value.length) < 0) {
     return -errno;
   }
-  sockets::remember_peer(host, guest, length);
+  sockets::remember_peer(thread, host, guest, length);
   return 0;
 }
 

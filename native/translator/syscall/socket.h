@@ -57,7 +57,8 @@ socklen_t to_guest_name(Thread& thread, int host_socket, bool own, sockaddr_stor
                         socklen_t length);
 
 // Remembers the guest address a host socket connected to, which getpeername returns.
-void remember_peer(int host_socket, const sockaddr_storage& guest, socklen_t length);
+void remember_peer(Thread& thread, int host_socket, const sockaddr_storage& guest,
+                   socklen_t length);
 
 // SCM_CREDENTIALS and SO_PEERCRED values between the guest's view and the host's.
 // to_host_credentials returns 0, or -EPERM when the guest may not claim those ids.

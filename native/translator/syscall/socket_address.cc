@@ -227,14 +227,23 @@ int write_address(Thread& thread, const sockaddr_storage& address, socklen_t len
   return 0;
 }
 
-void remember_peer(int host_socket, const sockaddr_storage& guest, socklen_t length) {
+void remember_peer(Thread& thread, int host_socket, const sockaddr_storage& guest,
+                   socklen_t length) {
   if (!has_unix_path(guest, length)) return;
   sockaddr_storage peer{};
   socklen_t peer_length = sizeof peer;
   if (getpeername(host_socket, reinterpret_cast<sockaddr*>(&peer), &peer_length) < 0) return;
   if (!has_unix_path(peer, peer_length)) return;
-  UnixNames::instance().remember(false, socket_inode(host_socket), unix_path(peer, peer_length),
-                                 unix_path(guest, length));
+  std::string host = unix_path(peer, peer_length);
+  // Linux reports the name the server bound. The translator knows it for a socket this process
+  // bound and for a host path in the root or a mount. A name another translator bound reads
+  // /proc/self/fd/N/NAME on the host, and the path the guest connected to stands in for it.
+  std::string name;
+  if (!UnixNames::instance().find_bound_path(host, name) && host.rfind("/proc/self/fd/", 0) != 0) {
+    name = guest_path_of(thread.process.fs, host);
+  }
+  if (name.empty()) name = unix_path(guest, length);
+  UnixNames::instance().remember(false, socket_inode(host_socket), host, name);
 }
 
 int to_host_credentials(Thread& thread, ucred& credentials) {

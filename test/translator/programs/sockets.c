@@ -501,6 +501,12 @@ static void check_unix_names(const char* directory) {
   struct sockaddr_un relative = {.sun_family = AF_UNIX, .sun_path = "server.sock"};
   int client2 = socket(AF_UNIX, SOCK_STREAM, 0);
   check(connect(client2, (struct sockaddr*)&relative, sizeof relative) == 0, "unix-relative");
+  // getpeername reports the name the server bound, not the relative path connected to.
+  length = sizeof peer;
+  memset(&peer, 0, sizeof peer);
+  check(getpeername(client2, (struct sockaddr*)&peer, &length) == 0 &&
+            strcmp(peer.sun_path, server_path) == 0,
+        "unix-relative-getpeername");
 
   // A name of 100 bytes, longer than what fits after the translator's /proc/self/fd/N/ prefix.
   char long_name[101];
