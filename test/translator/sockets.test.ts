@@ -310,6 +310,28 @@ describeRoot('servers and clients across the host boundary', () => {
     }
   });
 
+  test('two translators talk over a Unix socket in the root', async () => {
+    const serverScript =
+      'use IO::Socket::UNIX; $| = 1; unlink "/run/pair.sock";' +
+      'my $s = IO::Socket::UNIX->new(Local => "/run/pair.sock", Listen => 1) or die "listen: $!";' +
+      'print "ready\\n"; my $c = $s->accept or die "accept: $!";' +
+      'my $line = <$c>; print $c "server: $line"; close $c;';
+    const clientScript =
+      'use IO::Socket::UNIX; $| = 1;' +
+      'my $c = IO::Socket::UNIX->new(Peer => "/run/pair.sock") or die "connect: $!";' +
+      'print $c "hello\\n"; print scalar <$c>; print $c->peerpath, "\\n";';
+    const server = new Background(debian.merged, ['perl', '-e', serverScript]);
+    try {
+      expect(await server.firstLine()).toBe('ready');
+      const client = new Background(debian.merged, ['perl', '-e', clientScript]);
+      expect(await client.exited).toBe(0);
+      expect(client.stdout).toBe('server: hello\n/run/pair.sock\n');
+      expect(await server.exited).toBe(0);
+    } finally {
+      server.kill();
+    }
+  });
+
   test('translator client reaches a host Unix server through the root', async () => {
     const host = new HostServer('pong\n');
     await host.listen({ path: path.join(debian.merged, 'tmp', 'host.sock') });
