@@ -235,9 +235,9 @@ void remember_peer(Thread& thread, int host_socket, const sockaddr_storage& gues
   if (getpeername(host_socket, reinterpret_cast<sockaddr*>(&peer), &peer_length) < 0) return;
   if (!has_unix_path(peer, peer_length)) return;
   std::string host = unix_path(peer, peer_length);
-  // Linux reports the name the server bound. The translator knows it for a socket this process
-  // bound and for a host path in the root or a mount. A name another translator bound reads
-  // /proc/self/fd/N/NAME on the host, and the path the guest connected to stands in for it.
+  // Linux reports the name the server bound. The translator can work it out for a socket this
+  // process bound and for a host path in the root or a mount. A name another translator bound
+  // reads /proc/self/fd/N/NAME on the host, so the path the guest connected to replaces it.
   std::string name;
   if (!UnixNames::instance().find_bound_path(host, name) && host.rfind("/proc/self/fd/", 0) != 0) {
     name = guest_path_of(thread.process.fs, host);
