@@ -2,8 +2,14 @@
 // its system calls in this host process.
 //
 //   noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--read-only] [--trace]
-//                   [--stats] -- PROGRAM [ARG...]
+//                   [--stats] [--ready-fd N] [--wait-fifo PATH] -- PROGRAM [ARG...]
 //
+// --wait-fifo PATH: once the program is loaded, create the FIFO PATH (mode 0600) unless it
+// exists, open it for writing, which blocks until a reader opens it, write one byte and only
+// then run the program's first instruction: the create/start split of an OCI runtime, as
+// runc's exec.fifo. --ready-fd N: before that wait, write one byte to descriptor N and close
+// it, so a runtime that started this process detached learns that set-up succeeded (end of file
+// with no byte means it failed).
 // --trace prints each system call as strace does; --stats (or NOAH_STATS=1) prints counters of
 // system calls and VM exits when the process ends.
 //
@@ -16,6 +22,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -41,6 +48,8 @@ struct CommandLine {
   std::vector<std::string> env;
   std::vector<std::string> argv;
   bool read_only = false;
+  int ready_fd = -1;
+  std::string wait_fifo;
   noah::Options options;
 };
 
@@ -50,6 +59,16 @@ struct CommandLine {
       "usage: noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... "
       "[--trace] -- PROGRAM [ARG...]");
   _exit(kExitTranslatorFailed);
+}
+
+int parse_fd(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  long fd = strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || fd < 3 || fd > 1024) {
+    usage_error("invalid --ready-fd " + text + ": expected a descriptor number from 3 to 1024");
+  }
+  return static_cast<int>(fd);
 }
 
 CommandLine parse(int argc, char** argv) {
@@ -77,6 +96,10 @@ CommandLine parse(int argc, char** argv) {
       line.read_only = true;
     } else if (arg == "--stats") {
       noah::stats::enabled = true;
+    } else if (arg == "--ready-fd") {
+      line.ready_fd = parse_fd(value());
+    } else if (arg == "--wait-fifo") {
+      line.wait_fifo = value();
     } else {
       usage_error("unknown option " + arg);
     }
@@ -130,6 +153,40 @@ void setup_stdio(noah::Process& process) {
   }
 }
 
+// Tells the runtime waiting on `fd` that set-up succeeded.
+bool send_ready(int fd) {
+  char byte = 'r';
+  ssize_t written;
+  do {
+    written = write(fd, &byte, 1);
+  } while (written < 0 && errno == EINTR);
+  if (written != 1) noah::log::error("write --ready-fd %d: %s", fd, strerror(errno));
+  close(fd);
+  return written == 1;
+}
+
+// Blocks until a reader opens the FIFO at `path` (the runtime's start command), then writes
+// one byte to it. A signal whose guest action is the default (SIGTERM, SIGKILL) ends the
+// translator while it waits here, which is how a created container is killed.
+bool wait_for_start(const std::string& path) {
+  int fd;
+  do {
+    fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    noah::log::error("open --wait-fifo %s: %s", path.c_str(), strerror(errno));
+    return false;
+  }
+  char byte = 0;
+  ssize_t written;
+  do {
+    written = write(fd, &byte, 1);
+  } while (written < 0 && errno == EINTR);
+  if (written != 1) noah::log::error("write --wait-fifo %s: %s", path.c_str(), strerror(errno));
+  close(fd);
+  return written == 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -172,6 +229,12 @@ int main(int argc, char** argv) {
       for (const auto& arg : prepared.argv) args += (args.empty() ? "\"" : ", \"") + arg + "\"";
       noah::log::info("[%d] execve(\"%s\", [%s]) = 0", thread.tid, program.c_str(), args.c_str());
     }
+    if (!line.wait_fifo.empty() && mkfifo(line.wait_fifo.c_str(), 0600) != 0 && errno != EEXIST) {
+      noah::log::error("mkfifo --wait-fifo %s: %s", line.wait_fifo.c_str(), strerror(errno));
+      return kExitTranslatorFailed;
+    }
+    if (line.ready_fd >= 0 && !send_ready(line.ready_fd)) return kExitTranslatorFailed;
+    if (!line.wait_fifo.empty() && !wait_for_start(line.wait_fifo)) return kExitTranslatorFailed;
     kvm_regs& regs = thread.vcpu->regs();
     regs = kvm_regs{};
     regs.rip = start.entry;
