@@ -2,8 +2,13 @@
 // its system calls in this host process.
 //
 //   noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--read-only] [--trace]
-//                   [--stats] [--ready-fd N] [--wait-fifo PATH] -- PROGRAM [ARG...]
+//                   [--stats] [--tty | --console-socket PATH] [--console-size ROWSxCOLS]
+//                   [--ready-fd N] [--wait-fifo PATH] -- PROGRAM [ARG...]
 //
+// --tty gives the program a new pseudo-terminal as stdin, stdout, stderr and controlling
+// terminal, and relays this process's stdin and stdout to it; --console-socket PATH instead sends
+// the terminal's master over the AF_UNIX socket PATH, as runc does. --console-size sets the
+// terminal's initial window size.
 // --wait-fifo PATH: once the program is loaded, create the FIFO PATH (mode 0600) unless it
 // exists, open it for writing, which blocks until a reader opens it, write one byte and only
 // then run the program's first instruction: the create/start split of an OCI runtime, as
@@ -25,6 +30,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +38,7 @@
 #include "translator/syscall/fd.h"
 #include "translator/task/process.h"
 #include "translator/task/signal.h"
+#include "translator/tty/console.h"
 #include "translator/util/log.h"
 #include "translator/util/stats.h"
 
@@ -50,6 +57,9 @@ struct CommandLine {
   bool read_only = false;
   int ready_fd = -1;
   std::string wait_fifo;
+  bool tty = false;
+  std::string console_socket;
+  std::optional<winsize> console_size;
   noah::Options options;
 };
 
@@ -57,7 +67,7 @@ struct CommandLine {
   noah::log::error("%s", message.c_str());
   noah::log::error(
       "usage: noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... "
-      "[--trace] -- PROGRAM [ARG...]");
+      "[--trace] [--tty | --console-socket PATH] [--console-size ROWSxCOLS] -- PROGRAM [ARG...]");
   _exit(kExitTranslatorFailed);
 }
 
@@ -100,6 +110,17 @@ CommandLine parse(int argc, char** argv) {
       line.ready_fd = parse_fd(value());
     } else if (arg == "--wait-fifo") {
       line.wait_fifo = value();
+    } else if (arg == "--tty") {
+      line.tty = true;
+    } else if (arg == "--console-socket") {
+      line.console_socket = value();
+    } else if (arg == "--console-size") {
+      std::string size = value();
+      winsize parsed;
+      if (!noah::tty::parse_size(size, parsed)) {
+        usage_error("invalid --console-size " + size + ": expected ROWSxCOLS, such as 24x80");
+      }
+      line.console_size = parsed;
     } else {
       usage_error("unknown option " + arg);
     }
@@ -107,6 +128,12 @@ CommandLine parse(int argc, char** argv) {
   for (; i < argc; i++) line.argv.push_back(argv[i]);
   if (line.root.empty()) usage_error("--root is required");
   if (line.argv.empty()) usage_error("no program to run");
+  if (line.tty && !line.console_socket.empty()) {
+    usage_error("--tty and --console-socket cannot be used together");
+  }
+  if (line.console_size && !line.tty && line.console_socket.empty()) {
+    usage_error("--console-size needs --tty or --console-socket");
+  }
   return line;
 }
 
@@ -143,7 +170,9 @@ void setup_stdio(noah::Process& process) {
   for (int fd = 0; fd <= 2; fd++) {
     int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     if (copy < 0) continue;  // closed on the host, so closed in the guest too
-    process.files.install_at(fd, std::make_shared<noah::vfs::OpenFile>(copy), false);
+    // A terminal keeps its name ("/dev/pts/N") for /proc/self/fd readlinks, which ttyname uses.
+    auto file = std::make_shared<noah::vfs::OpenFile>(copy, noah::tty::terminal_name(copy));
+    process.files.install_at(fd, std::move(file), false);
   }
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null >= 0) {
@@ -193,6 +222,12 @@ int main(int argc, char** argv) {
   const char* stats_variable = getenv("NOAH_STATS");
   noah::stats::enabled = stats_variable != nullptr && std::string(stats_variable) == "1";
   CommandLine line = parse(argc, argv);
+  // Before anything else: the --tty parent only relays and must hold no VM.
+  if (line.tty && !noah::tty::run_under_terminal(line.console_size)) return kExitTranslatorFailed;
+  if (!line.console_socket.empty() &&
+      !noah::tty::attach_console_socket(line.console_socket, line.console_size)) {
+    return kExitTranslatorFailed;
+  }
   // The guest's umask is applied by the translator; the host must not apply its own too.
   umask(0);
   try {
