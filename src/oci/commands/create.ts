@@ -101,10 +101,15 @@ export async function createContainer(
         context.logger,
       ),
     };
-    const args = translatorArgs(launch, processSpec, {
-      waitFifo: dir.fifo,
-      consoleSocket: processSpec.terminal === true ? options.consoleSocket : undefined,
-    });
+    const args = translatorArgs(
+      launch,
+      processSpec,
+      {
+        waitFifo: dir.fifo,
+        consoleSocket: processSpec.terminal === true ? options.consoleSocket : undefined,
+      },
+      context.logger,
+    );
     child = await startDetached(args, processSpec, context.logger);
     const pid = child.pid!;
     const record: ContainerRecord = {

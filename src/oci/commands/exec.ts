@@ -84,17 +84,19 @@ export const exec: Command = {
       throw new OciError('cannot exec in a paused container (use --ignore-paused to override)');
     }
     const processSpec = execProcess(parsed, record.process);
-    if (processSpec.terminal === true && flagValue(parsed, 'console-socket') === undefined) {
+    const terminal = processSpec.terminal === true;
+    const consoleSocket = terminal ? flagValue(parsed, 'console-socket') : undefined;
+    const detach = flagSet(parsed, 'detach');
+    if (terminal && consoleSocket === undefined && detach) {
       throw new OciError(
         'cannot allocate tty if noah-oci will detach without setting console socket',
       );
     }
-    const args = translatorArgs(record.launch, processSpec, {
-      consoleSocket:
-        processSpec.terminal === true ? flagValue(parsed, 'console-socket') : undefined,
-    });
+    // In the foreground without a console socket, the translator relays its own terminal.
+    const tty = terminal && consoleSocket === undefined;
+    const args = translatorArgs(record.launch, processSpec, { consoleSocket, tty }, context.logger);
     const pidFile = flagValue(parsed, 'pid-file');
-    if (flagSet(parsed, 'detach')) {
+    if (detach) {
       const child = await startDetached(args, processSpec, context.logger);
       dir.addExec(child.pid!);
       if (pidFile !== undefined) writePidFile(pidFile, child.pid!);

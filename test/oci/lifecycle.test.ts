@@ -1,0 +1,286 @@
+/**
+ * noah-oci's lifecycle through its own command line: create holds the program, start runs it,
+ * state follows the process, and kill, pause, resume, exec, ps and delete act on it. Bundles
+ * are the busybox fixture image unpacked by umoci.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { describeKvm } from '../helpers/kvm';
+import {
+  busyboxBundle,
+  editConfig,
+  makeScratch,
+  processExists,
+  processState,
+  runRuntime,
+  setArgs,
+  waitFor,
+} from './helpers';
+
+describeKvm('noah-oci lifecycle', () => {
+  let scratch: string;
+  let bundle: string;
+  let root: string;
+  let output: string;
+  let logFile: string;
+  let counter = 0;
+
+  // Warnings and errors go to the JSON log, and errors to stderr too, as the shim reads them.
+  const globalFlags = () => ['--root', root, '--log', logFile, '--log-format', 'json'];
+  const oci = (args: string[]) => runRuntime([...globalFlags(), ...args]);
+  const ociDetached = (args: string[]) =>
+    runRuntime([...globalFlags(), ...args], { outputFile: output });
+  const stateOf = (id: string) => JSON.parse(oci(['state', id]).stdout) as Record<string, unknown>;
+  const nextId = () => `c${++counter}`;
+
+  beforeAll(async () => {
+    scratch = makeScratch('lifecycle');
+    bundle = path.join(scratch, 'bundle');
+    await busyboxBundle(bundle);
+    root = path.join(scratch, 'root');
+    output = path.join(scratch, 'output');
+    logFile = path.join(scratch, 'log.json');
+  });
+
+  afterAll(() => {
+    for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) {
+      oci(['delete', '--force', id]);
+    }
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    fs.writeFileSync(output, '');
+    fs.writeFileSync(logFile, '');
+  });
+
+  const logEntries = () =>
+    fs
+      .readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { level: string; msg: string; time: string });
+
+  test('create holds the program until start', async () => {
+    setArgs(bundle, ['sh', '-c', 'echo started >/started; sleep 60']);
+    fs.rmSync(path.join(bundle, 'rootfs', 'started'), { force: true });
+    const id = nextId();
+    const pidFile = path.join(scratch, `${id}.pid`);
+    expect(ociDetached(['create', '--bundle', bundle, '--pid-file', pidFile, id]).status).toBe(0);
+
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    expect(processExists(pid)).toBe(true);
+    const created = stateOf(id);
+    expect(created.status).toBe('created');
+    expect(created.pid).toBe(pid);
+    expect(created.bundle).toBe(bundle);
+    expect(created.ociVersion).toMatch(/^1\./);
+    expect(fs.existsSync(path.join(bundle, 'rootfs', 'started'))).toBe(false);
+
+    expect(oci(['start', id]).status).toBe(0);
+    await waitFor('/started', () => fs.existsSync(path.join(bundle, 'rootfs', 'started')));
+    expect(stateOf(id).status).toBe('running');
+
+    expect(oci(['kill', id, 'KILL']).status).toBe(0);
+    await waitFor('the container to stop', () => stateOf(id).status === 'stopped');
+    expect(stateOf(id).pid).toBe(0);
+    expect(oci(['delete', id]).status).toBe(0);
+    expect(oci(['state', id]).status).toBe(1);
+  });
+
+  test('run prints output and returns the exit status', () => {
+    setArgs(bundle, ['sh', '-c', 'echo out; echo err >&2; exit 7']);
+    const result = oci(['run', '--bundle', bundle, nextId()]);
+    expect(result.stdout).toBe('out\n');
+    expect(result.stderr).toBe('err\n');
+    expect(result.status).toBe(7);
+    expect(oci(['list', '--format', 'json']).stdout.trim()).toBe('null');
+  });
+
+  test('run matches runc on the same bundle', () => {
+    setArgs(bundle, ['sh', '-c', 'echo $HOME; pwd; id -u; exit 3']);
+    const ours = oci(['run', '--bundle', bundle, nextId()]);
+    const runcRoot = path.join(scratch, 'runc-root');
+    const theirs = runRuntime(['--root', runcRoot, 'run', '--bundle', bundle, nextId()], {
+      runtime: 'runc',
+    });
+    expect(ours.stdout).toBe(theirs.stdout);
+    expect(ours.status).toBe(theirs.status);
+  });
+
+  test('exec runs in the container', async () => {
+    setArgs(bundle, ['sleep', '60']);
+    const id = nextId();
+    expect(ociDetached(['run', '-d', '--bundle', bundle, id]).status).toBe(0);
+    const exec = oci([
+      'exec',
+      '--env',
+      'EXTRA=1',
+      '--cwd',
+      '/etc',
+      id,
+      'sh',
+      '-c',
+      'echo $EXTRA; pwd',
+    ]);
+    expect(exec.stdout).toBe('1\n/etc\n');
+    expect(exec.status).toBe(0);
+    expect(oci(['exec', id, 'sh', '-c', 'exit 4']).status).toBe(4);
+
+    const processFile = path.join(scratch, 'process.json');
+    const process = { args: ['sleep', '60'], cwd: '/', user: { uid: 0, gid: 0 }, env: [] };
+    fs.writeFileSync(processFile, JSON.stringify(process));
+    const pidFile = path.join(scratch, 'exec.pid');
+    const detached = ociDetached([
+      'exec',
+      '--process',
+      processFile,
+      '--detach',
+      '--pid-file',
+      pidFile,
+      id,
+    ]);
+    expect(detached.status).toBe(0);
+    const execPid = Number(fs.readFileSync(pidFile, 'utf8'));
+    expect(processExists(execPid)).toBe(true);
+
+    const pids = JSON.parse(oci(['ps', '--format', 'json', id]).stdout) as number[];
+    expect(pids).toContain(stateOf(id).pid);
+    expect(pids).toContain(execPid);
+    const table = oci(['ps', id]).stdout;
+    expect(table).toMatch(/^UID\s+PID/);
+    expect(table).toContain(String(execPid));
+
+    expect(oci(['kill', '--all', id, 'TERM']).status).toBe(0);
+    await waitFor('every process to end', () => !processExists(execPid));
+    await waitFor('the container to stop', () => stateOf(id).status === 'stopped');
+    expect(oci(['delete', id]).status).toBe(0);
+  });
+
+  test('pause and resume stop and continue processes', async () => {
+    setArgs(bundle, ['sleep', '60']);
+    const id = nextId();
+    expect(ociDetached(['run', '-d', '--bundle', bundle, id]).status).toBe(0);
+    const pid = stateOf(id).pid as number;
+    expect(oci(['pause', id]).status).toBe(0);
+    expect(stateOf(id).status).toBe('paused');
+    await waitFor('the process to stop', () => processState(pid) === 'T');
+    expect(oci(['pause', id]).stderr).toContain('container not running');
+    expect(oci(['resume', id]).status).toBe(0);
+    expect(stateOf(id).status).toBe('running');
+    await waitFor('the process to continue', () => processState(pid) !== 'T');
+    expect(oci(['resume', id]).stderr).toContain('container not paused');
+    expect(oci(['delete', '--force', id]).status).toBe(0);
+    expect(processExists(pid)).toBe(false);
+  });
+
+  test('state stays true after the process dies unseen', async () => {
+    setArgs(bundle, ['sleep', '60']);
+    const id = nextId();
+    expect(ociDetached(['run', '-d', '--bundle', bundle, id]).status).toBe(0);
+    const pid = stateOf(id).pid as number;
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the container to stop', () => stateOf(id).status === 'stopped');
+
+    // A live pid with another start time is a reused pid, not the container.
+    const stateFile = path.join(root, id, 'state.json');
+    const record = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(stateFile, JSON.stringify({ ...record, pid: process.pid }));
+    expect(stateOf(id).status).toBe('stopped');
+    expect(oci(['delete', id]).status).toBe(0);
+  });
+
+  test('delete of a running container needs --force', () => {
+    setArgs(bundle, ['sleep', '60']);
+    const id = nextId();
+    expect(ociDetached(['run', '-d', '--bundle', bundle, id]).status).toBe(0);
+    const refused = oci(['delete', id]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`cannot delete container ${id} that is not stopped: running`);
+    const pid = stateOf(id).pid as number;
+    expect(oci(['delete', '--force', id]).status).toBe(0);
+    expect(processExists(pid)).toBe(false);
+  });
+
+  test('delete of a created container kills it', () => {
+    setArgs(bundle, ['true']);
+    const id = nextId();
+    expect(ociDetached(['create', '--bundle', bundle, id]).status).toBe(0);
+    const pid = stateOf(id).pid as number;
+    expect(oci(['delete', id]).status).toBe(0);
+    expect(processExists(pid)).toBe(false);
+  });
+
+  test('hooks run in order with the state on stdin', () => {
+    const log = path.join(scratch, 'hooks.log');
+    fs.writeFileSync(log, '');
+    const hook = (name: string) => ({
+      path: '/bin/sh',
+      args: ['sh', '-c', `read -r state; echo "${name} $state" >>${log}`],
+    });
+    setArgs(bundle, ['true']);
+    editConfig(bundle, (config) => {
+      config.hooks = Object.fromEntries(
+        ['createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'].map(
+          (name) => [name, [hook(name)]],
+        ),
+      );
+    });
+    try {
+      const id = nextId();
+      expect(oci(['run', '--bundle', bundle, id]).status).toBe(0);
+    } finally {
+      editConfig(bundle, (config) => delete config.hooks);
+    }
+    const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
+    const names = lines.map((line) => line.split(' ')[0]);
+    expect(names).toEqual([
+      'createRuntime',
+      'createContainer',
+      'startContainer',
+      'poststart',
+      'poststop',
+    ]);
+    const statuses = lines.map((line) => JSON.parse(line.slice(line.indexOf(' ') + 1)).status);
+    expect(statuses).toEqual(['creating', 'creating', 'created', 'running', 'stopped']);
+  });
+
+  test('a failing createRuntime hook fails create', () => {
+    setArgs(bundle, ['true']);
+    editConfig(bundle, (config) => {
+      config.hooks = { createRuntime: [{ path: '/bin/false' }] };
+    });
+    try {
+      const id = nextId();
+      const result = oci(['create', '--bundle', bundle, id]);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('createRuntime hook /bin/false failed: exit status 1');
+      const errors = logEntries().filter((entry) => entry.level === 'error');
+      expect(errors).toHaveLength(1);
+      expect(errors[0].msg).toContain('createRuntime hook /bin/false failed');
+      expect(oci(['state', id]).stderr).toContain('container does not exist');
+    } finally {
+      editConfig(bundle, (config) => delete config.hooks);
+    }
+  });
+
+  test('rlimits are set and clamped', () => {
+    setArgs(bundle, ['sh', '-c', 'ulimit -Sn; ulimit -Hn']);
+    const hostHard = Number(
+      /Max open files\s+\S+\s+(\S+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'))![1],
+    );
+    editConfig(bundle, (config) => {
+      config.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 512, hard: hostHard * 4 }];
+    });
+    const result = oci(['run', '--bundle', bundle, nextId()]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(`512\n${hostHard}\n`);
+    const warnings = logEntries().filter((entry) => entry.level === 'warning');
+    expect(warnings.map((entry) => entry.msg).join('\n')).toContain('RLIMIT_NOFILE hard limit');
+    editConfig(bundle, (config) => {
+      config.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }];
+    });
+  });
+});
