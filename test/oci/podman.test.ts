@@ -1,0 +1,112 @@
+/**
+ * podman 4.3 as a real client of noah-oci: the same `podman run` through `--runtime runc` and
+ * through noah-oci gives the same output and exit status; a detached container takes `podman
+ * exec`, `stop` and `rm`. podman runs as root with its storage in a scratch folder and pulls
+ * the fixture images from the test registry on 127.0.0.1.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { asanTranslator } from '../helpers/cli';
+import { describeKvm } from '../helpers/kvm';
+import { testRegistry } from '../helpers/registry';
+import { makeScratch, nooci, OciResult } from './helpers';
+
+const isRoot = process.getuid?.() === 0;
+const describeRoot = isRoot ? describeKvm : describe.skip;
+
+describeRoot('podman with noah-oci', () => {
+  let scratch: string;
+  let image: string;
+
+  /** podman with its storage, run state and events in the scratch folder. */
+  const podman = (args: string[], input?: string): OciResult => {
+    const result = spawnSync(
+      'podman',
+      [
+        '--root',
+        path.join(scratch, 'storage'),
+        '--runroot',
+        path.join(scratch, 'run'),
+        '--storage-driver',
+        'vfs',
+        '--cgroup-manager',
+        'cgroupfs',
+        '--events-backend',
+        'file',
+        ...args,
+      ],
+      {
+        encoding: 'utf8',
+        input,
+        env: { ...process.env, NOAH_TRANSLATOR: asanTranslator() },
+        timeout: 60_000,
+      },
+    );
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+  // podman's default nofile limit of 1048576 needs CAP_SYS_RESOURCE, which these hosts lack.
+  const limits = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096'];
+  const runWith = (runtime: string, args: string[]) =>
+    podman(['run', '--rm', '--runtime', runtime, ...limits, image, ...args]);
+
+  beforeAll(() => {
+    scratch = makeScratch('podman');
+    const registry = testRegistry();
+    image = `${registry.address}/busybox:latest`;
+    const pull = podman(['pull', '--tls-verify=false', image]);
+    if (pull.status !== 0) throw new Error(`podman pull ${image} failed: ${pull.stderr}`);
+  });
+
+  afterAll(() => {
+    podman(['rm', '--all', '--force', '--time', '0']);
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  test.each([
+    ['exit status and both streams', ['sh', '-c', 'echo out; echo err >&2; exit 3']],
+    ['a file of the image', ['cat', '/etc/passwd']],
+    ['the environment', ['sh', '-c', 'echo $PATH; echo $HOME; pwd']],
+    ['a missing program', ['no-such-program']],
+  ])('run --rm matches runc: %s', (_name, command) => {
+    const theirs = runWith('runc', command);
+    const ours = runWith(nooci, command);
+    expect(ours.stdout).toBe(theirs.stdout);
+    expect(ours.status).toBe(theirs.status);
+    if (command[0] !== 'no-such-program') expect(ours.stderr).toBe(theirs.stderr);
+  });
+
+  test('detached container takes exec, stop and rm', () => {
+    const name = 'detached';
+    const run = podman([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--runtime',
+      nooci,
+      ...limits,
+      image,
+      'sleep',
+      '60',
+    ]);
+    expect(run.status).toBe(0);
+    const status = () => podman(['inspect', '--format', '{{.State.Status}}', name]).stdout.trim();
+    expect(status()).toBe('running');
+
+    const exec = podman(['exec', name, 'sh', '-c', 'echo from exec; exit 5']);
+    expect(exec.stdout).toBe('from exec\n');
+    expect(exec.status).toBe(5);
+
+    expect(podman(['pause', name]).status).toBe(0);
+    expect(status()).toBe('paused');
+    expect(podman(['unpause', name]).status).toBe(0);
+    expect(status()).toBe('running');
+
+    expect(podman(['stop', '--time', '5', name]).status).toBe(0);
+    expect(status()).toBe('exited');
+    expect(podman(['rm', name]).status).toBe(0);
+    expect(podman(['inspect', name]).status).not.toBe(0);
+  });
+});
