@@ -150,6 +150,17 @@ export function forwardSignals(pid: number): () => void {
   };
 }
 
+/** Explains a translator's exit status during set-up; its own message is on stderr. */
+function translatorFailure(code: number): string {
+  const meanings: Record<number, string> = {
+    125: 'the translator failed',
+    126: 'the program cannot be executed',
+    127: 'executable file not found',
+  };
+  const meaning = meanings[code];
+  return `translator exit status ${code}${meaning === undefined ? '' : ` (${meaning})`}`;
+}
+
 function waitForReady(child: ChildProcess): Promise<{ ok: boolean; reason: string }> {
   const pipe = child.stdio[readyFd] as Readable;
   return new Promise((resolve) => {
@@ -164,7 +175,7 @@ function waitForReady(child: ChildProcess): Promise<{ ok: boolean; reason: strin
     pipe.on('error', (error) => settle(false, error.message));
     child.on('error', (error) => settle(false, error.message));
     child.on('exit', (code, signal) => {
-      settle(false, signal !== null ? `killed by ${signal}` : `translator exit status ${code}`);
+      settle(false, signal !== null ? `killed by ${signal}` : translatorFailure(code ?? 0));
     });
   });
 }
