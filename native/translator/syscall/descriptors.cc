@@ -274,8 +274,7 @@ int64_t sys_sync(Thread&) {
 }
 
 int64_t sys_ftruncate(Thread& thread, int fd, int64_t length) {
-  if (thread.process.fs.read_only) return -EROFS;
-  int host = host_fd(thread, fd);
+  int host = host_fd_to_change(thread, fd);
   return host < 0 ? host : host_result(::ftruncate(host, length));
 }
 
@@ -310,14 +309,12 @@ int64_t sys_fstatfs(Thread& thread, int fd, GuestPtr<void> statfs) {
 }
 
 int64_t sys_fchmod(Thread& thread, int fd, unsigned mode) {
-  if (thread.process.fs.read_only) return -EROFS;
-  int host = host_fd(thread, fd);
+  int host = host_fd_to_change(thread, fd);
   return host < 0 ? host : host_result(::fchmod(host, mode));
 }
 
 int64_t sys_fchown(Thread& thread, int fd, int uid, int gid) {
-  if (thread.process.fs.read_only) return -EROFS;
-  int host = host_fd(thread, fd);
+  int host = host_fd_to_change(thread, fd);
   return host < 0 ? host : host_result(::fchown(host, uid, gid));
 }
 
@@ -347,7 +344,7 @@ int64_t sys_fgetxattr(Thread& thread, int fd, GuestString name, GuestPtr<void> v
 
 int64_t sys_fsetxattr(Thread& thread, int fd, GuestString name, GuestPtr<void> value, uint64_t size,
                       Flags flags) {
-  int host = host_fd(thread, fd);
+  int host = host_fd_to_change(thread, fd);
   if (host < 0) return host;
   std::string key;
   int result = read_string(thread, name.address, key, 255);
@@ -366,7 +363,7 @@ int64_t sys_flistxattr(Thread& thread, int fd, GuestPtr<void> list, uint64_t siz
 }
 
 int64_t sys_fremovexattr(Thread& thread, int fd, GuestString name) {
-  int host = host_fd(thread, fd);
+  int host = host_fd_to_change(thread, fd);
   if (host < 0) return host;
   std::string key;
   int result = read_string(thread, name.address, key, 255);
