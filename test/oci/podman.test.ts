@@ -47,9 +47,17 @@ describeRoot('podman with noah-oci', () => {
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   };
   // podman's default nofile limit of 1048576 needs CAP_SYS_RESOURCE, which these hosts lack.
-  const limits = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096'];
+  // No network: a translator container shares the host's, and none needs no CNI plugins.
+  const runOptions = [
+    '--network',
+    'none',
+    '--ulimit',
+    'nofile=1024:1024',
+    '--ulimit',
+    'nproc=4096:4096',
+  ];
   const runWith = (runtime: string, args: string[]) =>
-    podman(['run', '--rm', '--runtime', runtime, ...limits, image, ...args]);
+    podman(['run', '--rm', '--runtime', runtime, ...runOptions, image, ...args]);
 
   beforeAll(() => {
     scratch = makeScratch('podman');
@@ -86,7 +94,7 @@ describeRoot('podman with noah-oci', () => {
       name,
       '--runtime',
       nooci,
-      ...limits,
+      ...runOptions,
       image,
       'sleep',
       '60',
