@@ -49,11 +49,23 @@ function splitEnv(entry: string): [string, string] {
   return [entry.slice(0, eq), entry.slice(eq + 1)];
 }
 
-/** Runs the hooks `name` one after the other; the first failure stops the rest and throws. */
+/**
+ * Runs the hooks `name` one after the other. The first failure stops the rest and throws,
+ * unless `warn` is given: then each failure goes to `warn` and the next hook runs, as the
+ * specification requires for poststart and poststop.
+ */
 export async function runHooks(
   hooks: Partial<Record<HookName, Hook[]>>,
   name: HookName,
   state: OciState,
+  warn?: (message: string) => void,
 ): Promise<void> {
-  for (const hook of hooks[name] ?? []) await runHook(name, hook, state);
+  for (const hook of hooks[name] ?? []) {
+    try {
+      await runHook(name, hook, state);
+    } catch (error) {
+      if (warn === undefined) throw error;
+      warn((error as Error).message);
+    }
+  }
 }

@@ -25,46 +25,22 @@ export interface LaunchOptions {
   tty?: boolean; // relay the terminal to this process's stdin and stdout instead
 }
 
-let translatorImage: Buffer | undefined;
-
-/**
- * Whether the translator binary knows the option `flag`, found as the C string literal that
- * its parser compares against.
- * TODO: drop this check once every translator built from main has --mount, --hostname and
- * --user; until then a translator without them runs the container with a warning.
- */
-export function translatorSupports(flag: string): boolean {
-  translatorImage ??= fs.readFileSync(translatorPath());
-  return translatorImage.includes(`${flag}\0`);
-}
-
-/** Appends the option `flag` and its values, or warns that the translator lacks it. */
-function pushOption(args: string[], flag: string, values: string[], logger: Logger): void {
-  if (values.length === 0) return;
-  if (!translatorSupports(flag)) {
-    logger.warn(`the translator has no ${flag} option: ${values.join(' ')} not applied`);
-    return;
-  }
-  for (const value of values) args.push(flag, value);
-}
-
 /** Builds the translator's flags and program for `processSpec` in `container`. */
 export function translatorArgs(
   container: ContainerLaunch,
   processSpec: ProcessSpec,
   options: LaunchOptions,
-  logger: Logger,
 ): string[] {
   const args = ['--root', container.rootfs, '--cwd', processSpec.cwd];
   if (container.readOnly) args.push('--read-only');
   if (container.hostname !== undefined && container.hostname !== '') {
-    pushOption(args, '--hostname', [container.hostname], logger);
+    args.push('--hostname', container.hostname);
   }
-  pushOption(args, '--mount', container.mounts, logger);
+  for (const mount of container.mounts) args.push('--mount', mount);
   const { uid, gid, additionalGids = [] } = processSpec.user;
   if (uid !== 0 || gid !== 0 || additionalGids.length > 0) {
     const groups = additionalGids.length > 0 ? `:${additionalGids.join(',')}` : '';
-    pushOption(args, '--user', [`${uid}:${gid}${groups}`], logger);
+    args.push('--user', `${uid}:${gid}${groups}`);
   }
   for (const entry of processSpec.env ?? []) args.push('--env', entry);
   if (options.tty === true) args.push('--tty');

@@ -266,6 +266,50 @@ describeKvm('noah-oci lifecycle', () => {
     }
   });
 
+  test('a failing poststart hook is a warning', () => {
+    const log = path.join(scratch, 'poststart.log');
+    fs.writeFileSync(log, '');
+    setArgs(bundle, ['true']);
+    editConfig(bundle, (config) => {
+      config.hooks = {
+        poststart: [
+          { path: '/bin/sh', args: ['sh', '-c', 'exit 9'] },
+          { path: '/bin/sh', args: ['sh', '-c', `echo second >>${log}`] },
+        ],
+      };
+    });
+    try {
+      expect(oci(['run', '--bundle', bundle, nextId()]).status).toBe(0);
+    } finally {
+      editConfig(bundle, (config) => delete config.hooks);
+    }
+    expect(fs.readFileSync(log, 'utf8')).toBe('second\n');
+    const warnings = logEntries().filter((entry) => entry.level === 'warning');
+    expect(warnings.map((entry) => entry.msg)).toContain(
+      'poststart hook /bin/sh failed: exit status 9',
+    );
+  });
+
+  test('a failing startContainer hook stops the container', async () => {
+    setArgs(bundle, ['sleep', '60']);
+    editConfig(bundle, (config) => {
+      config.hooks = { startContainer: [{ path: '/bin/false' }] };
+    });
+    const id = nextId();
+    try {
+      expect(ociDetached(['create', '--bundle', bundle, id]).status).toBe(0);
+    } finally {
+      editConfig(bundle, (config) => delete config.hooks);
+    }
+    const pid = stateOf(id).pid as number;
+    const result = oci(['start', id]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('startContainer hook /bin/false failed');
+    await waitFor('the container to stop', () => stateOf(id).status === 'stopped');
+    expect(processExists(pid)).toBe(false);
+    expect(oci(['delete', id]).status).toBe(0);
+  });
+
   test('rlimits are set and clamped', () => {
     setArgs(bundle, ['sh', '-c', 'ulimit -Sn; ulimit -Hn']);
     const hostHard = Number(

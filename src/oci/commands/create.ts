@@ -101,15 +101,10 @@ export async function createContainer(
         context.logger,
       ),
     };
-    const args = translatorArgs(
-      launch,
-      processSpec,
-      {
-        waitFifo: dir.fifo,
-        consoleSocket: processSpec.terminal === true ? options.consoleSocket : undefined,
-      },
-      context.logger,
-    );
+    const args = translatorArgs(launch, processSpec, {
+      waitFifo: dir.fifo,
+      consoleSocket: processSpec.terminal === true ? options.consoleSocket : undefined,
+    });
     child = await startDetached(args, processSpec, context.logger);
     const pid = child.pid!;
     const record: ContainerRecord = {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 
 import { expectArgs, flagSet, parseFlags } from '../args';
 import { Command, Context } from '../context';
-import { OciError, errorMessage } from '../errors';
+import { OciError } from '../errors';
 import { runHooks } from '../hooks';
 import { ContainerDir, ContainerRecord, ociState } from '../state';
 
@@ -39,11 +39,8 @@ export async function removeContainer(
   dir: ContainerDir,
   record: ContainerRecord,
 ): Promise<void> {
-  try {
-    await runHooks(record.hooks, 'poststop', ociState(dir, record, 'stopped'));
-  } catch (error) {
-    context.logger.warn(errorMessage(error));
-  }
+  const warn = (message: string) => context.logger.warn(message);
+  await runHooks(record.hooks, 'poststop', ociState(dir, record, 'stopped'), warn);
   dir.remove();
 }
 

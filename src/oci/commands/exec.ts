@@ -94,7 +94,7 @@ export const exec: Command = {
     }
     // In the foreground without a console socket, the translator relays its own terminal.
     const tty = terminal && consoleSocket === undefined;
-    const args = translatorArgs(record.launch, processSpec, { consoleSocket, tty }, context.logger);
+    const args = translatorArgs(record.launch, processSpec, { consoleSocket, tty });
     const pidFile = flagValue(parsed, 'pid-file');
     if (detach) {
       const child = await startDetached(args, processSpec, context.logger);

@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 
 import { expectArgs, parseFlags } from '../args';
 import { Command, Context } from '../context';
-import { OciError, errorMessage } from '../errors';
+import { OciError } from '../errors';
 import { runHooks } from '../hooks';
 import { isAlive } from '../procfs';
+import { signalAll } from './delete';
 import { ContainerDir, ContainerRecord, ociState, openContainer } from '../state';
 
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
@@ -43,14 +44,17 @@ export async function startContainer(context: Context, id: string): Promise<void
   const status = dir.status(record);
   if (status === 'stopped') throw new OciError('cannot start a container that has stopped');
   if (status !== 'created') throw new OciError('cannot start an already running container');
-  await runHooks(record.hooks, 'startContainer', ociState(dir, record, 'created'));
+  try {
+    await runHooks(record.hooks, 'startContainer', ociState(dir, record, 'created'));
+  } catch (error) {
+    // The specification stops the container when a startContainer hook fails.
+    signalAll([record.pid], 'SIGKILL');
+    throw error;
+  }
   await releaseFifo(dir, record);
   fs.rmSync(dir.fifo, { force: true });
-  try {
-    await runHooks(record.hooks, 'poststart', ociState(dir, record, 'running'));
-  } catch (error) {
-    context.logger.warn(errorMessage(error));
-  }
+  const warn = (message: string) => context.logger.warn(message);
+  await runHooks(record.hooks, 'poststart', ociState(dir, record, 'running'), warn);
 }
 
 export const start: Command = {
