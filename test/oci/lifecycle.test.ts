@@ -244,7 +244,7 @@ describeKvm('noah-oci lifecycle', () => {
       'poststop',
     ]);
     const statuses = lines.map((line) => JSON.parse(line.slice(line.indexOf(' ') + 1)).status);
-    expect(statuses).toEqual(['creating', 'creating', 'created', 'running', 'stopped']);
+    expect(statuses).toEqual(['created', 'created', 'created', 'running', 'stopped']);
   });
 
   test('a failing createRuntime hook fails create', () => {

@@ -121,10 +121,12 @@ export async function createContainer(
       process: processSpec,
     };
     dir.write(record);
-    const creating = ociState(dir, record, 'creating');
-    await runHooks(record.hooks, 'prestart', creating);
-    await runHooks(record.hooks, 'createRuntime', creating);
-    await runHooks(record.hooks, 'createContainer', creating);
+    // The environment exists once the translator is held, which the specification's state
+    // calls "created" (after step 2 of its lifecycle) for these hooks.
+    const created = ociState(dir, record, 'created');
+    await runHooks(record.hooks, 'prestart', created);
+    await runHooks(record.hooks, 'createRuntime', created);
+    await runHooks(record.hooks, 'createContainer', created);
     if (options.pidFile !== undefined) writePidFile(options.pidFile, pid);
     return { dir, record, child };
   } catch (error) {
