@@ -3,6 +3,7 @@
  * state follows the process, and kill, pause, resume, exec, ps and delete act on it. Bundles
  * are the busybox fixture image unpacked by umoci.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -308,6 +309,42 @@ describeKvm('noah-oci lifecycle', () => {
     await waitFor('the container to stop', () => stateOf(id).status === 'stopped');
     expect(processExists(pid)).toBe(false);
     expect(oci(['delete', id]).status).toBe(0);
+  });
+
+  test('terminal master goes to the console socket', async () => {
+    setArgs(bundle, ['sh', '-c', 'echo on-terminal; exit 5']);
+    editConfig(bundle, (config) => (config.process.terminal = true));
+    const socket = path.join(scratch, 'console.sock');
+    const received = path.join(scratch, 'console.out');
+    fs.rmSync(socket, { force: true });
+    const receiver = spawn('python3', [
+      path.join(__dirname, 'console-receiver.py'),
+      socket,
+      received,
+    ]);
+    try {
+      await waitFor('the console socket', () => fs.existsSync(socket));
+      const result = oci(['run', '--console-socket', socket, '--bundle', bundle, nextId()]);
+      expect(result.status).toBe(5);
+      await waitFor('the receiver to finish', () => receiver.exitCode !== null);
+      expect(receiver.exitCode).toBe(0);
+      expect(fs.readFileSync(received, 'utf8')).toBe('on-terminal\r\n');
+    } finally {
+      receiver.kill();
+      editConfig(bundle, (config) => (config.process.terminal = false));
+    }
+  });
+
+  test('terminal without a console socket fails create', () => {
+    setArgs(bundle, ['true']);
+    editConfig(bundle, (config) => (config.process.terminal = true));
+    try {
+      const result = oci(['create', '--bundle', bundle, nextId()]);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('cannot allocate tty');
+    } finally {
+      editConfig(bundle, (config) => (config.process.terminal = false));
+    }
   });
 
   test('rlimits are set and clamped', () => {

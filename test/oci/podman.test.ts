@@ -85,6 +85,49 @@ describeRoot('podman with noah-oci', () => {
     if (command[0] !== 'no-such-program') expect(ours.stderr).toBe(theirs.stderr);
   });
 
+  test('run -it passes a terminal like runc', () => {
+    // script(1) gives podman the terminal that -t needs; the output is what the terminal shows.
+    const command = ['sh', '-c', 'echo on-terminal; exit 4'];
+    const viaTerminal = (runtime: string) => {
+      const podmanLine = [
+        'podman',
+        '--root',
+        path.join(scratch, 'storage'),
+        '--runroot',
+        path.join(scratch, 'run'),
+        '--storage-driver',
+        'vfs',
+        '--cgroup-manager',
+        'cgroupfs',
+        '--events-backend',
+        'file',
+        'run',
+        '--rm',
+        '-it',
+        '--runtime',
+        runtime,
+        ...runOptions,
+        image,
+        ...command,
+      ]
+        .map((word) => `'${word}'`)
+        .join(' ');
+      const result = spawnSync('script', ['-qec', podmanLine, '/dev/null'], {
+        encoding: 'utf8',
+        input: '',
+        env: { ...process.env, NOAH_TRANSLATOR: asanTranslator() },
+        timeout: 60_000,
+      });
+      return { status: result.status, stdout: result.stdout };
+    };
+    const theirs = viaTerminal('runc');
+    const ours = viaTerminal(nooci);
+    expect(theirs.stdout).toContain('on-terminal\r\n');
+    expect(ours.stdout).toContain('on-terminal\r\n');
+    expect(ours.status).toBe(theirs.status);
+    expect(ours.status).toBe(4);
+  });
+
   test('detached container takes exec, stop and rm', () => {
     const name = 'detached';
     const run = podman([
