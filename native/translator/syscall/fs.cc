@@ -118,6 +118,11 @@ int64_t stat_at(Thread& thread, DirFd dirfd, GuestString path, uint64_t buffer, 
       if (::fstatat(directory.base().host_fd, value.c_str(), out, AT_SYMLINK_NOFOLLOW) < 0) {
         return -errno;
       }
+      const vfs::Ownership& ownership = thread.process.fs.ownership;
+      if (ownership.in_xattrs()) {
+        ownership.present(proc_fd_path(directory.base().host_fd) + "/" + value, false, out->st_uid,
+                          out->st_gid);
+      }
       // A mountpoint found by name in its parent stands for the mount's root.
       bool mountpoint = thread.process.fs.is_mountpoint(out->st_dev, out->st_ino);
       if (!mountpoint && ((flags & AT_SYMLINK_NOFOLLOW) || !S_ISLNK(out->st_mode))) return 0;
@@ -126,7 +131,10 @@ int64_t stat_at(Thread& thread, DirFd dirfd, GuestString path, uint64_t buffer, 
   vfs::UniqueFd fd;
   result = target_from_args(thread, dirfd, path, flags, fd);
   if (result < 0) return result;
-  return host_result(::fstat(fd.get(), out));
+  if (::fstat(fd.get(), out) < 0) return -errno;
+  thread.process.fs.ownership.present(proc_fd_path(fd.get()), !S_ISLNK(out->st_mode), out->st_uid,
+                                      out->st_gid);
+  return 0;
 }
 
 }  // namespace
@@ -256,6 +264,11 @@ int64_t sys_statx(Thread& thread, DirFd dirfd, GuestString path, Flags flags, un
           0) {
         return -errno;
       }
+      const vfs::Ownership& ownership = thread.process.fs.ownership;
+      if (ownership.in_xattrs()) {
+        ownership.present(proc_fd_path(directory.base().host_fd) + "/" + value, false, out->stx_uid,
+                          out->stx_gid);
+      }
       bool mountpoint = thread.process.fs.is_mountpoint(
           makedev(out->stx_dev_major, out->stx_dev_minor), out->stx_ino);
       if (!mountpoint && ((flags.value & AT_SYMLINK_NOFOLLOW) || !S_ISLNK(out->stx_mode))) {
@@ -266,7 +279,10 @@ int64_t sys_statx(Thread& thread, DirFd dirfd, GuestString path, Flags flags, un
   vfs::UniqueFd fd;
   result = target_from_args(thread, dirfd, path, flags.value, fd);
   if (result < 0) return result;
-  return host_result(::statx(fd.get(), "", AT_EMPTY_PATH | sync, mask, out));
+  if (::statx(fd.get(), "", AT_EMPTY_PATH | sync, mask, out) < 0) return -errno;
+  thread.process.fs.ownership.present(proc_fd_path(fd.get()), !S_ISLNK(out->stx_mode), out->stx_uid,
+                                      out->stx_gid);
+  return 0;
 }
 
 int64_t sys_access(Thread& thread, GuestString path, int mode) {
@@ -502,6 +518,12 @@ int64_t sys_fchownat(Thread& thread, DirFd dirfd, GuestString path, int uid, int
   if (result < 0) return result;
   result = prepare_change(thread, fd.get());
   if (result < 0) return result;
+  const vfs::Ownership& ownership = thread.process.fs.ownership;
+  if (ownership.in_xattrs()) {
+    struct stat status;
+    if (::fstat(fd.get(), &status) < 0) return -errno;
+    return ownership.change(proc_fd_path(fd.get()), true, status, uid, gid);
+  }
   return host_result(::fchownat(fd.get(), "", uid, gid, AT_EMPTY_PATH));
 }
 
@@ -549,6 +571,8 @@ int64_t sys_utimensat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<vo
     vfs::UniqueFd dir;
     std::string name;
     result = parent_from_args(thread, dirfd, path, dir, name);
+    if (result < 0) return result;
+    result = thread.process.fs.unshare_at(dir.get(), name);
     if (result < 0) return result;
     return host_result(::utimensat(dir.get(), name.c_str(), pointer, AT_SYMLINK_NOFOLLOW));
   }

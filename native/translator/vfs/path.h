@@ -14,6 +14,7 @@
 #include "translator/vfs/copy_up.h"
 #include "translator/vfs/file_table.h"
 #include "translator/vfs/mount.h"
+#include "translator/vfs/ownership.h"
 
 namespace noah::vfs {
 
@@ -95,6 +96,7 @@ class Filesystem {
   void reset_lock_after_fork() { new (&cwd_mutex_) std::mutex(); }
 
   mode_t umask = 022;
+  Ownership ownership;
   // A read-only root (docker run --read-only): every change to a file under it fails with
   // EROFS. Synthesized files such as /dev/null stay writable.
   bool read_only = false;
