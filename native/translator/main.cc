@@ -15,12 +15,12 @@
 // terminal, and relays this process's stdin and stdout to it; --console-socket PATH instead sends
 // the terminal's master over the AF_UNIX socket PATH, as runc does. --console-size sets the
 // terminal's initial window size.
-// --wait-fifo PATH: once the program is loaded, create the FIFO PATH (mode 0600) unless it
-// exists, open it for writing, which blocks until a reader opens it, write one byte and only
-// then run the program's first instruction: the create/start split of an OCI runtime, as
-// runc's exec.fifo. --ready-fd N: before that wait, write one byte to descriptor N and close
-// it, so a runtime that started this process detached learns that set-up succeeded (end of file
-// with no byte means it failed).
+// --wait-fifo PATH holds the loaded program before its first instruction until a runtime's start
+// command opens the FIFO PATH for reading, as runc's exec.fifo does. The translator creates
+// the FIFO (mode 0600) unless it exists and opens it for writing, which blocks. Once it opens,
+// the translator removes it and writes one byte. --ready-fd N: before that wait, the translator
+// writes one byte to descriptor N and closes it, so a runtime that started it detached learns
+// that set-up succeeded. End of file with no byte means that set-up failed.
 // --trace prints each system call as strace does; --stats (or NOAH_STATS=1) prints counters of
 // system calls and VM exits when the process ends.
 //
@@ -274,6 +274,11 @@ bool wait_for_start(const std::string& path) {
   if (fd < 0) {
     noah::log::error("open --wait-fifo %s: %s", path.c_str(), strerror(errno));
     return false;
+  }
+  // The FIFO's name exists exactly while the program is held, so a runtime that crashed during
+  // start still finds the container running. The reader keeps its open descriptor.
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    noah::log::error("unlink --wait-fifo %s: %s", path.c_str(), strerror(errno));
   }
   char byte = 0;
   ssize_t written;

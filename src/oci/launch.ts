@@ -56,7 +56,7 @@ export function translatorArgs(
   return args;
 }
 
-/** The executable and arguments that run the translator with `processSpec.rlimits` applied. */
+/** Returns the executable and arguments that run the translator with the process's rlimits. */
 function command(args: string[], processSpec: ProcessSpec, logger: Logger): [string, string[]] {
   const translator = translatorPath();
   if (!fs.existsSync(translator)) {

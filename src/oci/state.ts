@@ -23,7 +23,7 @@ export interface ContainerLaunch {
   mounts: string[]; // values of the translator's --mount
 }
 
-/** What state.json stores. */
+/** The record in state.json. */
 export interface ContainerRecord {
   id: string;
   pid: number;
@@ -51,7 +51,10 @@ export interface OciState {
   owner: string;
 }
 
-/** The default --root: /run/noah-oci for root, $XDG_RUNTIME_DIR/noah-oci for other users. */
+/**
+ * Returns the default --root: /run/noah-oci for root, $XDG_RUNTIME_DIR/noah-oci for other
+ * users, or /tmp/noah-oci-UID when that variable is unset.
+ */
 export function defaultRoot(): string {
   const runtimeDir = process.env.XDG_RUNTIME_DIR;
   if (process.getuid?.() !== 0 && runtimeDir !== undefined && runtimeDir !== '') {

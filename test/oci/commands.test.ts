@@ -1,13 +1,15 @@
 /**
- * noah-oci's answers to bad input, and the commands that start no container: features, spec,
+ * How noah-oci rejects bad input, and the commands that start no container: features, spec,
  * list and --version. Errors are checked as runc prints them: the message on stderr and, with
  * --log, a JSON entry with level "error".
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { describeKvm } from '../helpers/kvm';
-import { busyboxBundle, editConfig, makeScratch, runRuntime, setArgs } from './helpers';
+import { asanTranslator } from '../helpers/cli';
+import { busyboxBundle, editConfig, makeScratch, nooci, runRuntime, setArgs } from './helpers';
 
 describe('noah-oci without a container', () => {
   let scratch: string;
@@ -265,6 +267,100 @@ describeKvm('noah-oci bad bundles', () => {
     expect(result.stderr).toContain('translator exit status 127 (executable file not found)');
     expect(oci(['state', 'notfound']).stderr).toContain('container does not exist');
     setArgs(bundle, ['sleep', '60']);
+  });
+
+  test('concurrent starts run the program once', async () => {
+    setArgs(bundle, ['sh', '-c', 'echo ran >>/runs; sleep 60']);
+    const runs = path.join(bundle, 'rootfs', 'runs');
+    fs.rmSync(runs, { force: true });
+    runRuntime(['--root', root, 'create', '--bundle', bundle, 'race'], { outputFile: output });
+    const starts = await Promise.all(
+      [1, 2, 3].map(
+        () =>
+          new Promise<{ status: number | null; stderr: string }>((resolve) => {
+            const child = spawn(nooci, ['--root', root, 'start', 'race'], {
+              env: { ...process.env, NOAH_TRANSLATOR: asanTranslator() },
+            });
+            let stderr = '';
+            child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+            child.on('close', (status) => resolve({ status, stderr }));
+          }),
+      ),
+    );
+    const succeeded = starts.filter((start) => start.status === 0);
+    expect(succeeded).toHaveLength(1);
+    for (const failed of starts.filter((start) => start.status !== 0)) {
+      expect(failed.stderr).toContain('cannot start an already running container');
+    }
+    const deadline = Date.now() + 10_000;
+    while (!fs.existsSync(runs) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(fs.readFileSync(runs, 'utf8')).toBe('ran\n');
+    expect(oci(['delete', '--force', 'race']).status).toBe(0);
+    setArgs(bundle, ['sleep', '60']);
+  });
+
+  test('start after the held process died', () => {
+    runRuntime(['--root', root, 'create', '--bundle', bundle, 'died'], { outputFile: output });
+    const pid = JSON.parse(oci(['state', 'died']).stdout).pid as number;
+    process.kill(pid, 'SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (JSON.parse(oci(['state', 'died']).stdout).status !== 'stopped') {
+      if (Date.now() > deadline) throw new Error('container did not stop');
+    }
+    expect(oci(['start', 'died']).stderr).toContain('cannot start a container that has stopped');
+    expect(oci(['delete', 'died']).status).toBe(0);
+  });
+
+  test('hook timeout fails create', () => {
+    editConfig(bundle, (config) => {
+      config.hooks = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] };
+    });
+    try {
+      const started = Date.now();
+      const result = oci(['create', '--bundle', bundle, 'slowhook']);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('createRuntime hook /bin/sleep failed: timed out after 1 s');
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(fs.existsSync(path.join(root, 'slowhook'))).toBe(false);
+    } finally {
+      editConfig(bundle, (config) => delete config.hooks);
+    }
+  });
+
+  test('bind mount of a missing source', () => {
+    const missing = path.join(scratch, 'no-such-source');
+    editConfig(bundle, (config) => {
+      config.mounts?.push({
+        destination: '/data',
+        type: 'bind',
+        source: missing,
+        options: ['rbind'],
+      });
+    });
+    try {
+      const result = oci(['create', '--bundle', bundle, 'nosource']);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(
+        new RegExp(`mounts\\[\\d+\\]\\.source ${missing} does not exist`),
+      );
+    } finally {
+      editConfig(bundle, (config) => config.mounts?.pop());
+    }
+  });
+
+  test('exec --process with an invalid process', () => {
+    runRuntime(['--root', root, 'create', '--bundle', bundle, 'badexec'], { outputFile: output });
+    const file = path.join(scratch, 'bad-process.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ args: ['true'], cwd: '/', user: { uid: 'root', gid: 0 } }),
+    );
+    const result = oci(['exec', '--process', file, 'badexec']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('process.user.uid must be a non-negative integer');
+    expect(oci(['delete', '--force', 'badexec']).status).toBe(0);
   });
 
   test('start twice', () => {

@@ -30,12 +30,15 @@ export interface BundleConfig {
     rlimits?: Array<{ type: string; soft: number; hard: number }>;
     user: { uid: number; gid: number };
   };
-  hooks?: Record<string, Array<{ path: string; args?: string[]; env?: string[] }>>;
+  hooks?: Record<
+    string,
+    Array<{ path: string; args?: string[]; env?: string[]; timeout?: number }>
+  >;
   mounts?: Array<{ destination: string; type?: string; source?: string; options?: string[] }>;
   [key: string]: unknown;
 }
 
-/** Makes a scratch folder that `removeScratch` deletes. */
+/** Makes a scratch folder under the system's temporary folder; each suite removes its own. */
 export function makeScratch(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `noah-oci-${prefix}-`));
 }
@@ -99,7 +102,7 @@ export async function waitFor(
   }
 }
 
-/** Whether process `pid` exists and is not a zombie. */
+/** Returns whether process `pid` exists and is not a zombie. */
 export function processExists(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -110,7 +113,7 @@ export function processExists(pid: number): boolean {
   }
 }
 
-/** The state letter of /proc/PID/stat (R, S, T, Z...). */
+/** Returns the state letter of /proc/PID/stat (R, S, T, Z...). */
 export function processState(pid: number): string {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];

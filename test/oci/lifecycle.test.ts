@@ -1,7 +1,7 @@
 /**
- * noah-oci's lifecycle through its own command line: create holds the program, start runs it,
- * state follows the process, and kill, pause, resume, exec, ps and delete act on it. Bundles
- * are the busybox fixture image unpacked by umoci.
+ * noah-oci's lifecycle through its own command line: create stops the program before its first
+ * instruction, start runs it, state follows the process, and kill, pause, resume, exec, ps and
+ * delete act on it. Bundles are the busybox fixture image unpacked by umoci.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -280,7 +280,9 @@ describeKvm('noah-oci lifecycle', () => {
       };
     });
     try {
-      expect(oci(['run', '--bundle', bundle, nextId()]).status).toBe(0);
+      const result = oci(['run', '--bundle', bundle, nextId()]);
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
     } finally {
       editConfig(bundle, (config) => delete config.hooks);
     }

@@ -1,7 +1,7 @@
 /**
- * podman 4.3 as a real client of noah-oci: the same `podman run` through `--runtime runc` and
- * through noah-oci gives the same output and exit status; a detached container takes `podman
- * exec`, `stop` and `rm`. podman runs as root with its storage in a scratch folder and pulls
+ * podman 4.3 as a real client of noah-oci. The same `podman run` through `--runtime runc` and
+ * through noah-oci gives the same output and exit status, and a detached container takes
+ * `podman exec`, `stop` and `rm`. podman runs as root with its storage in a scratch folder and pulls
  * the fixture images from the test registry on 127.0.0.1.
  */
 import { spawnSync } from 'node:child_process';

@@ -43,7 +43,10 @@ function parseId(text: string, flag: string): number {
   return Number(text);
 }
 
-/** The process to run: --process FILE, or the container's process with the command line's. */
+/**
+ * Returns the process to run: the --process FILE, or the container's own process with the
+ * arguments, --env, --cwd and --user of the command line.
+ */
 function execProcess(parsed: ParsedFlags, base: ProcessSpec): ProcessSpec {
   const file = flagValue(parsed, 'process');
   if (file !== undefined) return readProcessFile(file);

@@ -16,17 +16,28 @@ const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(reso
  * (O_NONBLOCK), so a translator that died is noticed instead of waited for forever.
  */
 async function releaseFifo(dir: ContainerDir, record: ContainerRecord): Promise<void> {
-  const fd = fs.openSync(dir.fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  let fd: number;
+  try {
+    fd = fs.openSync(dir.fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    // The translator removes the FIFO once a start has opened it.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw alreadyStarted();
+    throw error;
+  }
   try {
     const byte = Buffer.alloc(1);
     const deadline = Date.now() + 10_000;
     for (;;) {
+      let count = -1; // -1: the writer is open but wrote nothing yet (EAGAIN)
       try {
-        if (fs.readSync(fd, byte, 0, 1, null) === 1) return;
+        count = fs.readSync(fd, byte, 0, 1, null);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
       }
-      // No byte yet: the translator has not opened the FIFO or not written to it.
+      if (count === 1) return;
+      // End of file means no writer: the translator has not opened the FIFO yet, or it has
+      // opened, removed and closed it after another start read the byte.
+      if (count === 0 && !fs.existsSync(dir.fifo)) throw alreadyStarted();
       if (!isAlive(record.pid, record.pidStartTime)) {
         throw new OciError('container process exited before start');
       }
@@ -38,12 +49,16 @@ async function releaseFifo(dir: ContainerDir, record: ContainerRecord): Promise<
   }
 }
 
+function alreadyStarted(): OciError {
+  return new OciError('cannot start an already running container');
+}
+
 /** Starts a created container and runs its startContainer and poststart hooks. */
 export async function startContainer(context: Context, id: string): Promise<void> {
   const { dir, record } = openContainer(context.root, id);
   const status = dir.status(record);
   if (status === 'stopped') throw new OciError('cannot start a container that has stopped');
-  if (status !== 'created') throw new OciError('cannot start an already running container');
+  if (status !== 'created') throw alreadyStarted();
   try {
     await runHooks(record.hooks, 'startContainer', ociState(dir, record, 'created'));
   } catch (error) {
@@ -52,7 +67,6 @@ export async function startContainer(context: Context, id: string): Promise<void
     throw error;
   }
   await releaseFifo(dir, record);
-  fs.rmSync(dir.fifo, { force: true });
   const warn = (message: string) => context.logger.warn(message);
   await runHooks(record.hooks, 'poststart', ociState(dir, record, 'running'), warn);
 }
