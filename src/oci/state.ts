@@ -168,6 +168,8 @@ export class ContainerDir {
   /**
    * Every host process of the container: the init translator, the processes started by exec,
    * and the processes they forked (each guest process is one host process).
+   * TODO: read the translator's per-container process registry (--container-dir) once main has
+   * it, which also finds a guest process that left its session and lost its parent.
    */
   processes(record: ContainerRecord): number[] {
     const roots = this.liveExecs();

@@ -79,6 +79,9 @@ describeKvm('noah-oci lifecycle', () => {
     expect(created.bundle).toBe(bundle);
     expect(created.ociVersion).toMatch(/^1\./);
     expect(fs.existsSync(path.join(bundle, 'rootfs', 'started'))).toBe(false);
+    const listed = oci(['list']).stdout.split('\n')[1].split(/\s+/);
+    expect(listed.slice(0, 4)).toEqual([id, String(pid), 'created', bundle]);
+    expect(oci(['list', '--quiet']).stdout).toBe(`${id}\n`);
 
     expect(oci(['start', id]).status).toBe(0);
     await waitFor('/started', () => fs.existsSync(path.join(bundle, 'rootfs', 'started')));
