@@ -28,17 +28,14 @@ async function releaseFifo(dir: ContainerDir, record: ContainerRecord): Promise<
     const byte = Buffer.alloc(1);
     const deadline = Date.now() + 10_000;
     for (;;) {
-      let count = -1; // -1: the writer is open but wrote nothing yet (EAGAIN)
-      try {
-        count = fs.readSync(fd, byte, 0, 1, null);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-      }
+      const count = readByte(fd, byte);
       if (count === 1) return;
       // End of file means no writer: the translator has not opened the FIFO yet, or it has
       // opened, removed and closed it after another start read the byte.
       if (count === 0 && !fs.existsSync(dir.fifo)) throw alreadyStarted();
       if (!isAlive(record.pid, record.pidStartTime)) {
+        // A short program may write the byte, run and exit between the read and this check.
+        if (readByte(fd, byte) === 1) return;
         throw new OciError('container process exited before start');
       }
       if (Date.now() > deadline) throw new OciError('container process did not start in 10 s');
@@ -46,6 +43,16 @@ async function releaseFifo(dir: ContainerDir, record: ContainerRecord): Promise<
     }
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** Reads one byte without blocking: 1, 0 at end of file, or -1 when no byte is there yet. */
+function readByte(fd: number, byte: Buffer): number {
+  try {
+    return fs.readSync(fd, byte, 0, 1, null);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return -1;
+    throw error;
   }
 }
 
