@@ -137,6 +137,11 @@ function translatorFailure(code: number): string {
   return `translator exit status ${code}${meaning === undefined ? '' : ` (${meaning})`}`;
 }
 
+/**
+ * Resolves once the translator wrote its ready byte, or failed: its end of the pipe closed
+ * without a byte. The pipe decides, not the exit event, because a short program (exec --detach
+ * true) may exit right after a successful set-up, and Node may report the exit first.
+ */
 function waitForReady(child: ChildProcess): Promise<{ ok: boolean; reason: string }> {
   const pipe = child.stdio[readyFd] as Readable;
   return new Promise((resolve) => {
@@ -149,10 +154,14 @@ function waitForReady(child: ChildProcess): Promise<{ ok: boolean; reason: strin
     };
     pipe.on('data', () => settle(true, ''));
     pipe.on('error', (error) => settle(false, error.message));
-    child.on('error', (error) => settle(false, error.message));
-    child.on('exit', (code, signal) => {
-      settle(false, signal !== null ? `killed by ${signal}` : translatorFailure(code ?? 0));
+    pipe.on('end', () => {
+      void exitStatus(child).then((status) => {
+        const reason =
+          status > 128 ? `killed by signal ${status - 128}` : translatorFailure(status);
+        settle(false, reason);
+      });
     });
+    child.on('error', (error) => settle(false, error.message));
   });
 }
 

@@ -163,6 +163,17 @@ describeKvm('noah-oci lifecycle', () => {
     expect(oci(['delete', id]).status).toBe(0);
   });
 
+  test('exec --detach of a short program', () => {
+    setArgs(bundle, ['sleep', '60']);
+    const id = nextId();
+    expect(ociDetached(['run', '-d', '--bundle', bundle, id]).status).toBe(0);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      expect(ociDetached(['exec', '--detach', id, 'true']).status).toBe(0);
+    }
+    expect(logEntries().filter((entry) => entry.level === 'error')).toEqual([]);
+    expect(oci(['delete', '--force', id]).status).toBe(0);
+  });
+
   test('pause and resume stop and continue processes', async () => {
     setArgs(bundle, ['sleep', '60']);
     const id = nextId();
