@@ -34,6 +34,8 @@ function checkPathForFlag(value: string, field: string): void {
 /**
  * Returns the translator's --mount values for `mounts`. Each tmpfs gets an empty host folder
  * under `tmpfsRoot`, private to the container, which `delete` removes with the state.
+ * NOTE: such a tmpfs lives on the host file system of --root, so its size= option is not
+ * enforced.
  */
 export function translatorMounts(
   mounts: Mount[],

@@ -5,7 +5,10 @@ import { Command } from '../context';
 import { OciError } from '../errors';
 import { openContainer } from '../state';
 
-/** Prints the lines of `ps ARGS` whose PID column is one of `pids`, under the header. */
+/**
+ * Prints the lines of `ps ARGS` whose PID column is one of `pids`, under the header.
+ * NOTE: the host's ps shows each process as its translator's command line, not the guest's.
+ */
 function printTable(pids: number[], psArgs: string[]): void {
   const result = spawnSync('ps', psArgs, { encoding: 'utf8' });
   if (result.error !== undefined) throw new OciError(`run ps: ${result.error.message}`);
