@@ -54,12 +54,12 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): ParsedFlags {
   return { flags, positionals: argv.slice(i) };
 }
 
-/** The last value of a flag, or undefined when it was not given. */
+/** Returns the last value of a flag, or undefined when it was not given. */
 export function flagValue(parsed: ParsedFlags, name: string): string | undefined {
   return parsed.flags.get(name)?.at(-1);
 }
 
-/** Whether a boolean flag was given and not set to false. */
+/** Returns whether a boolean flag was given and not set to false. */
 export function flagSet(parsed: ParsedFlags, name: string): boolean {
   const value = flagValue(parsed, name);
   return value !== undefined && value !== 'false';

@@ -1,6 +1,6 @@
 import { Logger } from './log';
 
-/** What every command gets: the global flags, already parsed. */
+/** The global flags, parsed, which every command receives. */
 export interface Context {
   root: string; // --root, the folder of the container states
   logger: Logger;

@@ -12,7 +12,7 @@ export class OciError extends Error {
   }
 }
 
-/** The message of an error thrown by Node or by noah-oci itself. */
+/** Returns the message of an error thrown by Node or by noah-oci itself. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

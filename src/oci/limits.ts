@@ -45,7 +45,7 @@ function hostHardLimits(): Map<string, number> {
   return limits;
 }
 
-/** Whether this process has CAP_SYS_RESOURCE (bit 24) in its effective set. */
+/** Returns whether this process has CAP_SYS_RESOURCE (bit 24) in its effective set. */
 function canRaiseHardLimits(): boolean {
   const status = fs.readFileSync('/proc/self/status', 'utf8');
   const match = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);

@@ -18,7 +18,7 @@ function isBind(mount: Mount): boolean {
   return mount.type === 'bind' || options.includes('bind') || options.includes('rbind');
 }
 
-/** The mode of a tmpfs from its `mode=` option, 0o755 by default as mount(8) has it. */
+/** Returns the mode of a tmpfs from its `mode=` option, 0o755 by default as mount(8) has it. */
 function tmpfsMode(options: string[]): number {
   const option = options.find((entry) => entry.startsWith('mode='));
   const mode = option === undefined ? NaN : parseInt(option.slice(5), 8);

@@ -32,7 +32,7 @@ export function readStat(pid: number): ProcessStat | undefined {
   };
 }
 
-/** Whether `pid` is the same live (not zombie) process that started at `startTime`. */
+/** Returns whether `pid` is the same live (not zombie) process that started at `startTime`. */
 export function isAlive(pid: number, startTime: number): boolean {
   if (pid <= 0) return false;
   const stat = readStat(pid);
@@ -40,7 +40,7 @@ export function isAlive(pid: number, startTime: number): boolean {
   return stat.state !== 'Z' && stat.state !== 'X';
 }
 
-/** Every process on the host, read once. */
+/** Reads every process on the host once. */
 export function allProcesses(): ProcessStat[] {
   const list: ProcessStat[] = [];
   for (const name of fs.readdirSync('/proc')) {
@@ -53,8 +53,8 @@ export function allProcesses(): ProcessStat[] {
 
 /**
  * Returns the live processes that belong to the trees of `roots`: the roots themselves, their
- * descendants, and every process in a root's session (a child whose parent exited is
- * re-parented to a subreaper and leaves the tree, but keeps the session).
+ * descendants, and every process in a root's session. A child whose parent exited is
+ * re-parented to a subreaper and leaves the tree, but it keeps the session.
  * NOTE: a guest process that calls setsid() and then loses its parent is not found.
  */
 export function processTrees(roots: number[]): number[] {

@@ -147,7 +147,7 @@ export class ContainerDir {
     fs.writeFileSync(path.join(this.execDir, String(pid)), String(stat.startTime));
   }
 
-  /** The live processes started by `exec`; the records of ended ones are removed. */
+  /** Returns the live processes started by `exec`, and removes the records of ended ones. */
   liveExecs(): number[] {
     let names: string[];
     try {
@@ -166,7 +166,7 @@ export class ContainerDir {
   }
 
   /**
-   * Every host process of the container: the init translator, the processes started by exec,
+   * Returns every host process of the container: the init translator, the processes started by exec,
    * and the processes they forked (each guest process is one host process).
    * TODO: read the translator's per-container process registry (--container-dir) once main has
    * it, which also finds a guest process that left its session and lost its parent.
@@ -183,7 +183,7 @@ export class ContainerDir {
   }
 }
 
-/** The OCI state of a container record; `status` overrides the derived one (for hooks). */
+/** Returns the OCI state of a container record. A given `status` (for hooks) overrides the derived one. */
 export function ociState(dir: ContainerDir, record: ContainerRecord, status?: Status): OciState {
   const current = status ?? dir.status(record);
   return {

@@ -91,13 +91,14 @@ export function runRuntime(
 
 /** Waits until `check` returns true, polling every 20 ms, or throws after `milliseconds`. */
 export async function waitFor(
-  what: string,
+  description: string,
   check: () => boolean,
   milliseconds = 10_000,
 ): Promise<void> {
   const deadline = Date.now() + milliseconds;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${milliseconds} ms: ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${milliseconds} ms: ${description}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -211,9 +211,9 @@ describeKvm('noah-oci lifecycle', () => {
     setArgs(bundle, ['sleep', '60']);
     const id = nextId();
     expect(ociDetached(['run', '-d', '--bundle', bundle, id]).status).toBe(0);
-    const refused = oci(['delete', id]);
-    expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain(`cannot delete container ${id} that is not stopped: running`);
+    const rejected = oci(['delete', id]);
+    expect(rejected.status).toBe(1);
+    expect(rejected.stderr).toContain(`cannot delete container ${id} that is not stopped: running`);
     const pid = stateOf(id).pid as number;
     expect(oci(['delete', '--force', id]).status).toBe(0);
     expect(processExists(pid)).toBe(false);

@@ -4,7 +4,7 @@ import { Command } from '../context';
 import { ociVersion } from '../state';
 
 /**
- * What noah-oci applies, in the runtime specification's features format. The Linux
+ * Returns what noah-oci applies, in the runtime specification's features format. The Linux
  * isolation features are listed as absent, since a translator process gets none of them: the
  * container's isolation is the translator's own (a root it cannot leave, emulated ids).
  */

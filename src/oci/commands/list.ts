@@ -32,7 +32,7 @@ function ownerName(uid: number): string {
   return `#${uid}`;
 }
 
-/** The states of every container under the root, in the order of their ids. */
+/** Reads the states of every container under the root, in the order of their ids. */
 function listStates(root: string): Array<{ state: OciState; owner: string }> {
   let names: string[];
   try {

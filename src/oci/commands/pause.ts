@@ -9,8 +9,8 @@ import { signalAll } from './delete';
 /*
  * A container is paused by SIGSTOP to each of its host processes, which stops every vCPU
  * thread of each translator, and resumed by SIGCONT. The marker file beside state.json records
- * it. NOTE: unlike the cgroup freezer runc uses, a guest parent waiting with WUNTRACED sees
- * its children stop and continue.
+ * it. NOTE: unlike the cgroup freezer runc uses, a guest parent waiting with WUNTRACED is
+ * notified when its children stop and continue.
  */
 
 export const pause: Command = {

@@ -6,7 +6,7 @@ import { Command } from '../context';
 import { OciError } from '../errors';
 import { ociVersion } from '../state';
 
-/** The config.json that `spec` writes: a shell in ./rootfs with the usual mounts. */
+/** Returns the config.json that `spec` writes: a shell in ./rootfs with the usual mounts. */
 export function defaultSpec(): object {
   return {
     ociVersion,
