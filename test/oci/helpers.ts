@@ -28,7 +28,7 @@ export interface BundleConfig {
     env?: string[];
     cwd: string;
     rlimits?: Array<{ type: string; soft: number; hard: number }>;
-    user: { uid: number; gid: number };
+    user: { uid: number; gid: number; additionalGids?: number[] };
   };
   hooks?: Record<
     string,

@@ -114,6 +114,39 @@ describeKvm('noah-oci lifecycle', () => {
     expect(ours.status).toBe(theirs.status);
   });
 
+  test('user, hostname and bind mount match runc', () => {
+    const hostFile = path.join(scratch, 'motd');
+    fs.writeFileSync(hostFile, 'from the host\n');
+    const script = 'id -u; id -g; id -G; hostname; cat /etc/motd; echo x >/etc/motd || echo ro';
+    setArgs(bundle, ['sh', '-c', script]);
+    editConfig(bundle, (config) => {
+      config.process.user = { uid: 1000, gid: 1001, additionalGids: [5, 6] };
+      config.hostname = 'oci-test';
+      config.mounts?.push({
+        destination: '/etc/motd',
+        type: 'bind',
+        source: hostFile,
+        options: ['rbind', 'ro'],
+      });
+    });
+    try {
+      const ours = oci(['run', '--bundle', bundle, nextId()]);
+      const theirs = runRuntime(
+        ['--root', path.join(scratch, 'runc-root'), 'run', '--bundle', bundle, nextId()],
+        { runtime: 'runc' },
+      );
+      expect(ours.stdout).toBe('1000\n1001\n1001 5 6\noci-test\nfrom the host\nro\n');
+      expect(ours.stdout).toBe(theirs.stdout);
+      expect(ours.status).toBe(theirs.status);
+      expect(fs.readFileSync(hostFile, 'utf8')).toBe('from the host\n');
+    } finally {
+      editConfig(bundle, (config) => {
+        config.process.user = { uid: 0, gid: 0 };
+        config.mounts?.pop();
+      });
+    }
+  });
+
   test('exec runs in the container', async () => {
     setArgs(bundle, ['sleep', '60']);
     const id = nextId();
