@@ -396,6 +396,19 @@ describeKvm('noah-oci lifecycle', () => {
     }
   });
 
+  test('debug log names what is not applied', () => {
+    setArgs(bundle, ['true']);
+    const result = runRuntime([...globalFlags(), '--debug', 'run', '--bundle', bundle, nextId()]);
+    expect(result.status).toBe(0);
+    const debug = logEntries()
+      .filter((entry) => entry.level === 'debug')
+      .map((entry) => entry.msg);
+    const notApplied = debug.find((message) => message.startsWith('accepted but not applied'));
+    expect(notApplied).toContain('namespaces');
+    expect(notApplied).toContain('process.capabilities');
+    expect(debug).toContain('mounts[0]: proc on /proc is synthesized by the translator');
+  });
+
   test('rlimits are set and clamped', () => {
     setArgs(bundle, ['sh', '-c', 'ulimit -Sn; ulimit -Hn']);
     const hostHard = Number(
