@@ -7,11 +7,13 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { asanTranslator } from '../helpers/cli';
 import { describeKvm } from '../helpers/kvm';
 import {
   busyboxBundle,
   editConfig,
   makeScratch,
+  nooci,
   processExists,
   processState,
   runRuntime,
@@ -101,6 +103,20 @@ describeKvm('noah-oci lifecycle', () => {
     expect(result.stderr).toBe('err\n');
     expect(result.status).toBe(7);
     expect(oci(['list', '--format', 'json']).stdout.trim()).toBe('null');
+  });
+
+  test('run passes SIGTERM to the container', async () => {
+    setArgs(bundle, ['sleep', '60']);
+    const id = nextId();
+    const child = spawn(nooci, [...globalFlags(), 'run', '--bundle', bundle, id], {
+      env: { ...process.env, NOAH_TRANSLATOR: asanTranslator() },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await waitFor('the container to run', () => oci(['state', id]).stdout.includes('running'));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(oci(['state', id]).stderr).toContain('container does not exist');
   });
 
   test('run matches runc on the same bundle', () => {
