@@ -20,32 +20,43 @@ describeRoot('podman with noah-oci', () => {
   let scratch: string;
   let image: string;
 
-  /** podman with its storage, run state and events in the scratch folder. */
+  /** podman's global flags: storage, run state and events in the scratch folder. */
+  const globalFlags = () => [
+    '--root',
+    path.join(scratch, 'storage'),
+    '--runroot',
+    path.join(scratch, 'run'),
+    '--storage-driver',
+    'vfs',
+    '--cgroup-manager',
+    'cgroupfs',
+    '--events-backend',
+    'file',
+  ];
+  const podmanEnv = () => ({ ...process.env, NOAH_TRANSLATOR: asanTranslator() });
+
   const podman = (args: string[], input?: string): OciResult => {
-    const result = spawnSync(
-      'podman',
-      [
-        '--root',
-        path.join(scratch, 'storage'),
-        '--runroot',
-        path.join(scratch, 'run'),
-        '--storage-driver',
-        'vfs',
-        '--cgroup-manager',
-        'cgroupfs',
-        '--events-backend',
-        'file',
-        ...args,
-      ],
-      {
-        encoding: 'utf8',
-        input,
-        env: { ...process.env, NOAH_TRANSLATOR: asanTranslator() },
-        timeout: 60_000,
-      },
-    );
+    const result = spawnSync('podman', [...globalFlags(), ...args], {
+      encoding: 'utf8',
+      input,
+      env: podmanEnv(),
+      timeout: 60_000,
+    });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   };
+
+  /** Runs podman under script(1), which gives it the terminal that -t needs. */
+  const podmanOnTerminal = (args: string[]) => {
+    const line = ['podman', ...globalFlags(), ...args].map((word) => `'${word}'`).join(' ');
+    const result = spawnSync('script', ['-qec', line, '/dev/null'], {
+      encoding: 'utf8',
+      input: '',
+      env: podmanEnv(),
+      timeout: 60_000,
+    });
+    return { status: result.status, stdout: result.stdout };
+  };
+
   // podman's default nofile limit of 1048576 needs CAP_SYS_RESOURCE, which these hosts lack.
   // No network: a translator container shares the host's, and none needs no CNI plugins.
   const runOptions = [
@@ -86,21 +97,9 @@ describeRoot('podman with noah-oci', () => {
   });
 
   test('run -it passes a terminal like runc', () => {
-    // script(1) gives podman the terminal that -t needs; the output is what the terminal shows.
     const command = ['sh', '-c', 'echo on-terminal; exit 4'];
-    const viaTerminal = (runtime: string) => {
-      const podmanLine = [
-        'podman',
-        '--root',
-        path.join(scratch, 'storage'),
-        '--runroot',
-        path.join(scratch, 'run'),
-        '--storage-driver',
-        'vfs',
-        '--cgroup-manager',
-        'cgroupfs',
-        '--events-backend',
-        'file',
+    const viaTerminal = (runtime: string) =>
+      podmanOnTerminal([
         'run',
         '--rm',
         '-it',
@@ -109,17 +108,7 @@ describeRoot('podman with noah-oci', () => {
         ...runOptions,
         image,
         ...command,
-      ]
-        .map((word) => `'${word}'`)
-        .join(' ');
-      const result = spawnSync('script', ['-qec', podmanLine, '/dev/null'], {
-        encoding: 'utf8',
-        input: '',
-        env: { ...process.env, NOAH_TRANSLATOR: asanTranslator() },
-        timeout: 60_000,
-      });
-      return { status: result.status, stdout: result.stdout };
-    };
+      ]);
     const theirs = viaTerminal('runc');
     const ours = viaTerminal(nooci);
     expect(theirs.stdout).toContain('on-terminal\r\n');
@@ -149,6 +138,10 @@ describeRoot('podman with noah-oci', () => {
     const exec = podman(['exec', name, 'sh', '-c', 'echo from exec; exit 5']);
     expect(exec.stdout).toBe('from exec\n');
     expect(exec.status).toBe(5);
+
+    const onTerminal = podmanOnTerminal(['exec', '-it', name, 'sh', '-c', 'echo tty exec; exit 3']);
+    expect(onTerminal.stdout).toContain('tty exec\r\n');
+    expect(onTerminal.status).toBe(3);
 
     expect(podman(['pause', name]).status).toBe(0);
     expect(status()).toBe('paused');
