@@ -96,6 +96,25 @@ describeRoot('podman with noah-oci', () => {
     if (command[0] !== 'no-such-program') expect(ours.stderr).toBe(theirs.stderr);
   });
 
+  test('debian image with entrypoint matches runc', () => {
+    const debian = testRegistry().images.debian;
+    if (debian === undefined) {
+      // NOAH_TEST_IMAGES left the Debian image out of this run.
+      expect(process.env.NOAH_TEST_IMAGES).toBeDefined();
+      return;
+    }
+    expect(podman(['pull', '--tls-verify=false', debian.reference]).status).toBe(0);
+    const run = (runtime: string, args: string[]) =>
+      podman(['run', '--rm', '--runtime', runtime, ...runOptions, debian.reference, ...args]);
+    for (const args of [[], ['other-argument'], ['sh', '-c', 'pwd; ls /bin/bash; exit 6']]) {
+      const theirs = run('runc', args);
+      const ours = run(nooci, args);
+      expect(ours.stdout).toBe(theirs.stdout);
+      expect(ours.status).toBe(theirs.status);
+    }
+    // The pull into podman's vfs storage copies the whole Debian root, about a minute here.
+  }, 300_000);
+
   test('run -it passes a terminal like runc', () => {
     const command = ['sh', '-c', 'echo on-terminal; exit 4'];
     const viaTerminal = (runtime: string) =>
