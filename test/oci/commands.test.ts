@@ -55,6 +55,18 @@ describe('noah-oci without a container', () => {
     expect(again.stderr).toContain('exists. Remove it first');
   });
 
+  test('list skips damaged entries', () => {
+    const damagedRoot = path.join(scratch, 'damaged');
+    fs.mkdirSync(path.join(damagedRoot, 'broken'), { recursive: true });
+    fs.writeFileSync(path.join(damagedRoot, 'broken', 'state.json'), '{not json');
+    fs.writeFileSync(path.join(damagedRoot, 'bad name'), '');
+    const result = runRuntime(['--root', damagedRoot, 'list', '--format', 'json']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('null\n');
+    expect(result.stderr).toContain('skipped broken');
+    expect(result.stderr).toContain('skipped bad name');
+  });
+
   test('list of an empty root', () => {
     expect(oci(['list']).stdout).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER\n$/);
     expect(oci(['list', '--format', 'json']).stdout).toBe('null\n');

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 
 import { expectArgs, flagSet, flagValue, parseFlags } from '../args';
 import { Command } from '../context';
-import { OciError } from '../errors';
+import { OciError, errorMessage } from '../errors';
+import { Logger } from '../log';
 import { ContainerDir, OciState, ociState } from '../state';
 
 /**
@@ -33,7 +34,7 @@ function ownerName(uid: number): string {
 }
 
 /** Reads the states of every container under the root, in the order of their ids. */
-function listStates(root: string): Array<{ state: OciState; owner: string }> {
+function listStates(root: string, logger: Logger): Array<{ state: OciState; owner: string }> {
   let names: string[];
   try {
     names = fs.readdirSync(root).sort();
@@ -43,10 +44,15 @@ function listStates(root: string): Array<{ state: OciState; owner: string }> {
   }
   const states: Array<{ state: OciState; owner: string }> = [];
   for (const name of names) {
-    const dir = new ContainerDir(root, name);
-    if (!fs.existsSync(dir.stateFile)) continue; // being created, or a failed create
-    const owner = ownerName(fs.statSync(dir.stateFile).uid);
-    states.push({ state: ociState(dir, dir.read()), owner });
+    try {
+      const dir = new ContainerDir(root, name);
+      if (!fs.existsSync(dir.stateFile)) continue; // being created, or a failed create
+      const owner = ownerName(fs.statSync(dir.stateFile).uid);
+      states.push({ state: ociState(dir, dir.read()), owner });
+    } catch (error) {
+      // One damaged or foreign entry must not hide the other containers.
+      logger.warn(`skipped ${name} in ${root}: ${errorMessage(error)}`);
+    }
   }
   return states;
 }
@@ -64,7 +70,7 @@ export const list: Command = {
     if (format !== 'table' && format !== 'json') {
       throw new OciError(`invalid format option: ${format}`);
     }
-    const states = listStates(context.root);
+    const states = listStates(context.root, context.logger);
     if (flagSet(parsed, 'quiet')) {
       process.stdout.write(states.map(({ state }) => `${state.id}\n`).join(''));
     } else if (format === 'json') {
