@@ -412,6 +412,15 @@ describeKvm('noah-oci lifecycle', () => {
     }
   });
 
+  test('--preserve-fds is a warning', () => {
+    setArgs(bundle, ['true']);
+    expect(oci(['run', '--preserve-fds', '2', '--bundle', bundle, nextId()]).status).toBe(0);
+    const warnings = logEntries().filter((entry) => entry.level === 'warning');
+    expect(warnings.map((entry) => entry.msg)).toContain(
+      '--preserve-fds 2 is not supported: the process gets only 0, 1 and 2',
+    );
+  });
+
   test('debug log names what is not applied', () => {
     setArgs(bundle, ['true']);
     const result = runRuntime([...globalFlags(), '--debug', 'run', '--bundle', bundle, nextId()]);

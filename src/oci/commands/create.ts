@@ -2,7 +2,7 @@ import { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { FlagSpec, expectArgs, flagValue, parseFlags } from '../args';
+import { FlagSpec, ParsedFlags, expectArgs, flagValue, parseFlags } from '../args';
 import { Spec, loadBundle } from '../config';
 import { Command, Context } from '../context';
 import { OciError } from '../errors';
@@ -28,6 +28,20 @@ export interface Created {
   dir: ContainerDir;
   record: ContainerRecord;
   child: ChildProcess;
+}
+
+/**
+ * Warns about the flags that are accepted for runc's callers but not carried out.
+ * TODO: --preserve-fds needs the translator to install host descriptors 3 and up in the guest.
+ */
+export function warnUnsupportedFlags(parsed: ParsedFlags, logger: Logger): void {
+  const preserved = flagValue(parsed, 'preserve-fds');
+  if (preserved !== undefined && preserved !== '0') {
+    logger.warn(`--preserve-fds ${preserved} is not supported: the process gets only 0, 1 and 2`);
+  }
+  if (flagValue(parsed, 'pidfd-socket') !== undefined) {
+    logger.warn('--pidfd-socket is not supported: no pidfd is sent');
+  }
 }
 
 /** Writes a file atomically (temporary name, then rename), as runc writes --pid-file. */
@@ -142,6 +156,7 @@ export const create: Command = {
   async run(context, argv) {
     const parsed = parseFlags(argv, createFlags);
     expectArgs('create', parsed, 1);
+    warnUnsupportedFlags(parsed, context.logger);
     const created = await createContainer(
       context,
       parsed.positionals[0],

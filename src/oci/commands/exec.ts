@@ -6,7 +6,7 @@ import { Command } from '../context';
 import { OciError } from '../errors';
 import { runForeground, startDetached, translatorArgs } from '../launch';
 import { openContainer } from '../state';
-import { writePidFile } from './create';
+import { warnUnsupportedFlags, writePidFile } from './create';
 
 const execFlags: FlagSpec[] = [
   { name: 'process', aliases: ['p'], value: true },
@@ -80,6 +80,7 @@ export const exec: Command = {
   async run(context, argv) {
     const parsed = parseFlags(argv, execFlags);
     expectArgs('exec', parsed, 1, true);
+    warnUnsupportedFlags(parsed, context.logger);
     const { dir, record } = openContainer(context.root, parsed.positionals[0]);
     const status = dir.status(record);
     if (status === 'stopped') throw new OciError('cannot exec in a stopped container');

@@ -1,7 +1,7 @@
 import { expectArgs, flagSet, flagValue, parseFlags } from '../args';
 import { Command } from '../context';
 import { exitStatus, forwardSignals } from '../launch';
-import { createContainer, createFlags } from './create';
+import { createContainer, createFlags, warnUnsupportedFlags } from './create';
 import { removeContainer } from './delete';
 import { startContainer } from './start';
 
@@ -15,6 +15,7 @@ export const run: Command = {
       { name: 'keep' },
     ]);
     expectArgs('run', parsed, 1);
+    warnUnsupportedFlags(parsed, context.logger);
     const id = parsed.positionals[0];
     const created = await createContainer(context, id, flagValue(parsed, 'bundle') ?? '.', {
       pidFile: flagValue(parsed, 'pid-file'),
