@@ -3,6 +3,8 @@
  * containerd (`--runc-binary`) start containers through the translator. Each container's
  * process is a translator started detached; its state lives under --root.
  */
+import * as path from 'node:path';
+
 import { packageVersion } from '../native';
 import { FlagSpec, flagSet, flagValue, parseFlags } from './args';
 import { create } from './commands/create';
@@ -95,7 +97,8 @@ export async function main(argv: string[]): Promise<number> {
       throw new OciError(`No help topic for '${name}': run "noah-oci --help"`);
     }
     const context: Context = {
-      root: flagValue(parsed, 'root') ?? defaultRoot(),
+      // Absolute, because state.json keeps paths under it (tmpfs folders) for later calls.
+      root: path.resolve(flagValue(parsed, 'root') ?? defaultRoot()),
       logger,
       systemdCgroup: flagSet(parsed, 'systemd-cgroup'),
     };
