@@ -16,6 +16,7 @@
 #include "translator/syscall/fd.h"
 #include "translator/syscall/guest.h"
 #include "translator/syscall/handlers.h"
+#include "translator/tty/console.h"
 
 namespace noah::syscall {
 namespace {
@@ -60,13 +61,30 @@ constexpr IoctlInfo kIoctls[] = {
     {FIOASYNC, IoctlArg::kIn, sizeof(int)},
     {TIOCGPTN, IoctlArg::kOut, sizeof(unsigned)},
     {TIOCSPTLCK, IoctlArg::kIn, sizeof(int)},
-    {TIOCSCTTY, IoctlArg::kValue, 0},
     {TIOCNOTTY, IoctlArg::kValue, 0},
+    {TIOCEXCL, IoctlArg::kValue, 0},
+    {TIOCNXCL, IoctlArg::kValue, 0},
+    {TIOCGEXCL, IoctlArg::kOut, sizeof(int)},
+    {TIOCPKT, IoctlArg::kIn, sizeof(int)},
+    {TIOCGPKT, IoctlArg::kOut, sizeof(int)},
+    {TIOCGETD, IoctlArg::kOut, sizeof(int)},
+    {TIOCSETD, IoctlArg::kIn, sizeof(int)},
+    {TIOCGDEV, IoctlArg::kOut, sizeof(unsigned)},
+    {TIOCSIG, IoctlArg::kValue, 0},
     {TCFLSH, IoctlArg::kValue, 0},
     {TCXONC, IoctlArg::kValue, 0},
     {TCSBRK, IoctlArg::kValue, 0},
     {TCSBRKP, IoctlArg::kValue, 0},
 };
+
+// TIOCGPTPEER: opens the slave of the pseudo-terminal master `host` with open flags `flags`.
+int64_t open_terminal_peer(Thread& thread, int host, uint64_t flags) {
+  constexpr uint64_t kValid = O_ACCMODE | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+  if (flags & ~kValid) return -EINVAL;
+  int peer = ::ioctl(host, TIOCGPTPEER, static_cast<int>(flags) | O_CLOEXEC);
+  if (peer < 0) return -errno;
+  return install_fd(thread, peer, tty::terminal_name(peer), (flags & O_CLOEXEC) != 0);
+}
 
 }  // namespace
 
@@ -169,6 +187,10 @@ int64_t sys_ioctl(Thread& thread, int fd, Flags request, uint64_t arg) {
   unsigned long code = static_cast<unsigned>(request.value);
   if (code == FIOCLEX) return files.set_cloexec(fd, true);
   if (code == FIONCLEX) return files.set_cloexec(fd, false);
+  if (code == TIOCGPTPEER) return open_terminal_peer(thread, host, arg);
+  // Taking a terminal from another session (argument 1) needs CAP_SYS_ADMIN on Linux, which a
+  // container's root lacks; the host must not grant it because the translator runs as root.
+  if (code == TIOCSCTTY) return host_result(::ioctl(host, TIOCSCTTY, 0));
   for (const IoctlInfo& info : kIoctls) {
     if (info.request != code) continue;
     if (info.arg == IoctlArg::kValue) return host_result(::ioctl(host, code, arg));
