@@ -2,7 +2,11 @@
 // its system calls in this host process.
 //
 //   noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--read-only] [--trace]
-//                   [--stats] -- PROGRAM [ARG...]
+//                   [--stats] [--container-dir DIR] -- PROGRAM [ARG...]
+//
+// --container-dir names a host folder of the container where each of its processes registers
+// itself, so /proc lists them all, and where /dev/shm lives. Without it, the program's own
+// process tree shares a private folder.
 //
 // --trace prints each system call as strace does; --stats (or NOAH_STATS=1) prints counters of
 // system calls and VM exits when the process ends.
@@ -27,6 +31,7 @@
 #include "translator/task/signal.h"
 #include "translator/util/log.h"
 #include "translator/util/stats.h"
+#include "translator/vfs/registry.h"
 
 namespace {
 
@@ -40,6 +45,7 @@ struct CommandLine {
   std::string cwd = "/";
   std::vector<std::string> env;
   std::vector<std::string> argv;
+  std::string container_dir;
   bool read_only = false;
   noah::Options options;
 };
@@ -48,7 +54,7 @@ struct CommandLine {
   noah::log::error("%s", message.c_str());
   noah::log::error(
       "usage: noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... "
-      "[--trace] -- PROGRAM [ARG...]");
+      "[--read-only] [--trace] [--stats] [--container-dir DIR] -- PROGRAM [ARG...]");
   _exit(kExitTranslatorFailed);
 }
 
@@ -75,6 +81,8 @@ CommandLine parse(int argc, char** argv) {
       line.options.trace = true;
     } else if (arg == "--read-only") {
       line.read_only = true;
+    } else if (arg == "--container-dir") {
+      line.container_dir = value();
     } else if (arg == "--stats") {
       noah::stats::enabled = true;
     } else {
@@ -138,6 +146,11 @@ int main(int argc, char** argv) {
   CommandLine line = parse(argc, argv);
   // The guest's umask is applied by the translator; the host must not apply its own too.
   umask(0);
+  std::string registry_error;
+  if (!noah::vfs::registry::configure(line.container_dir, registry_error)) {
+    noah::log::error("%s", registry_error.c_str());
+    return kExitTranslatorFailed;
+  }
   try {
     noah::Process process(line.root, line.options);
     process.fs.read_only = line.read_only;
@@ -167,6 +180,8 @@ int main(int argc, char** argv) {
       noah::log::error("exec %s: %s", program.c_str(), strerror(-result));
       return result == -ENOENT ? kExitNotFound : kExitCannotExecute;
     }
+    noah::vfs::registry::record_program_start(process, start.stack_pointer);
+    noah::vfs::registry::publish(process);
     if (line.options.trace) {
       std::string args;
       for (const auto& arg : prepared.argv) args += (args.empty() ? "\"" : ", \"") + arg + "\"";
@@ -181,6 +196,7 @@ int main(int argc, char** argv) {
     thread.run();
   } catch (const std::exception& error) {
     noah::log::error("%s", error.what());
+    noah::vfs::registry::unpublish();
     return kExitTranslatorFailed;
   }
 }

@@ -1,6 +1,8 @@
 // Helpers shared by the handlers that take file descriptors.
 #pragma once
 
+#include <sys/statfs.h>
+
 #include <memory>
 #include <string>
 
@@ -47,10 +49,22 @@ int open_path(Thread& thread, DirFd dirfd, const std::string& path, int flags, m
 
 // If `path` names a synthesized file, its host descriptor (or -errno) in `result`; returns
 // false when the path is an ordinary one to resolve in the root.
-bool open_special(Thread& thread, const std::string& absolute, int flags, int& result);
+bool open_special(Thread& thread, const std::string& absolute, int flags, mode_t mode, int& result);
 // readlink of a synthesized symlink such as /proc/self/exe; false when not one.
 bool read_special_link(Thread& thread, const std::string& absolute, std::string& target);
-// Whether a path relative to `base` may reach /dev or /proc and needs the special lookup.
+// Whether a path relative to `base` may reach /dev, /proc or /sys and needs the special lookup.
 bool may_be_special(const vfs::Base& base, const std::string& path);
+// getdents64 of a synthesized directory into guest `buffer`: false when `file` is not one.
+bool read_special_directory(Thread& thread, vfs::OpenFile& file, uint64_t buffer, uint64_t count,
+                            int64_t& result);
+// Makes a host statfs result describe the guest's file system at `absolute` when that is
+// proc, sysfs, devpts, mqueue or a tmpfs of /dev.
+void adjust_special_statfs(const std::string& absolute, struct statfs& value);
+// lseek of a synthesized directory: false when `file` is not one.
+bool seek_special_directory(vfs::OpenFile& file, int64_t offset, int whence, int64_t& result);
+// For calls that act on a path's last component (mkdir, unlink, rename...): the folder of a
+// /dev/shm path, or an error for the rest of the synthesized trees. False for ordinary paths.
+bool special_parent(Thread& thread, const std::string& absolute, vfs::UniqueFd& dir,
+                    std::string& name, int& result);
 
 }  // namespace noah::syscall

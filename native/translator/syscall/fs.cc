@@ -19,6 +19,7 @@
 #include "translator/syscall/fd.h"
 #include "translator/syscall/guest.h"
 #include "translator/syscall/handlers.h"
+#include "translator/vfs/registry.h"
 
 namespace noah::syscall {
 namespace {
@@ -88,6 +89,11 @@ int parent_from_args(Thread& thread, DirFd dirfd, GuestString path, vfs::UniqueF
   if (result < 0) return result;
   Directory directory(thread, dirfd);
   if (directory.error() < 0) return directory.error();
+  if (may_be_special(directory.base(), value) &&
+      special_parent(thread, vfs::lexical_absolute(directory.base().guest_path, value), dir, name,
+                     result)) {
+    return result;
+  }
   return thread.process.fs.parent(directory.base(), value, dir, name);
 }
 
@@ -134,8 +140,10 @@ int open_path(Thread& thread, DirFd dirfd, const std::string& path, int flags, m
   vfs::Base base = directory.base();
   if (may_be_special(base, path)) {
     std::string absolute = vfs::lexical_absolute(base.guest_path, path);
+    // A trailing slash names the directory a symlink such as /proc/self leads to.
+    int special_flags = path.back() == '/' ? (flags & ~O_NOFOLLOW) | O_DIRECTORY : flags;
     int result;
-    if (open_special(thread, absolute, flags, result)) {
+    if (open_special(thread, absolute, special_flags, mode, result)) {
       if (opened_path != nullptr) *opened_path = absolute;
       return result;
     }
@@ -541,7 +549,13 @@ int64_t sys_statfs(Thread& thread, GuestString path, GuestPtr<void> statfs) {
   vfs::UniqueFd fd;
   int result = target_from_args(thread, DirFd{AT_FDCWD}, path, 0, fd);
   if (result < 0) return result;
-  return host_result(::fstatfs(fd.get(), reinterpret_cast<struct statfs*>(statfs.address)));
+  struct statfs value;
+  if (::fstatfs(fd.get(), &value) < 0) return -errno;
+  std::string name;
+  if (read_path(thread, path, name) == 0) {
+    adjust_special_statfs(vfs::lexical_absolute(thread.process.fs.cwd()->guest_path, name), value);
+  }
+  return copy_to_guest(thread, statfs.address, &value, sizeof value) ? 0 : -EFAULT;
 }
 
 int64_t sys_chdir(Thread& thread, GuestString path) {
@@ -553,12 +567,17 @@ int64_t sys_chdir(Thread& thread, GuestString path) {
   std::string guest = thread.process.fs.guest_path(fd);
   if (guest.empty()) guest = vfs::lexical_absolute(thread.process.fs.cwd()->guest_path, value);
   thread.process.fs.set_cwd(std::make_shared<vfs::OpenFile>(fd, guest));
+  vfs::registry::publish(thread.process);
   return 0;
 }
 
 int64_t sys_getcwd(Thread& thread, GuestPtr<char> buffer, uint64_t size) {
   vfs::Filesystem& fs = thread.process.fs;
   std::string path = fs.guest_path(fs.cwd()->host_fd);
+  // A synthesized directory such as /proc is a host folder outside the root.
+  if (path.empty() && may_be_special(vfs::Base{-1, "/"}, fs.cwd()->guest_path)) {
+    path = fs.cwd()->guest_path;
+  }
   if (path.empty()) return -ENOENT;
   if (size < path.size() + 1) return -ERANGE;
   if (!copy_to_guest(thread, buffer.address, path.c_str(), path.size() + 1)) return -EFAULT;
