@@ -60,6 +60,8 @@ bool read_special_directory(Thread& thread, vfs::OpenFile& file, uint64_t buffer
 // Makes a host statfs result describe the guest's file system at `absolute` when that is
 // proc, sysfs, devpts, mqueue or a tmpfs of /dev.
 void adjust_special_statfs(const std::string& absolute, struct statfs& value);
+// Whether lexical absolute path `absolute` is inside /dev/shm.
+bool in_shm(const std::string& absolute);
 // lseek of a synthesized directory: false when `file` is not one.
 bool seek_special_directory(vfs::OpenFile& file, int64_t offset, int whence, int64_t& result);
 // For calls that act on a path's last component (mkdir, unlink, rename...): the folder of a

@@ -34,9 +34,14 @@ int64_t host_result(long result) {
   return result < 0 ? -errno : result;
 }
 
-// Whether the root is read-only, so calls that change files fail with EROFS.
-bool read_only(Thread& thread) {
-  return thread.process.fs.read_only;
+// Whether a change to `path` fails with EROFS: the root is read-only, and only /dev/shm, a
+// tmpfs in Docker's containers, stays writable.
+bool read_only(Thread& thread, DirFd dirfd, GuestString path) {
+  if (!thread.process.fs.read_only) return false;
+  std::string value;
+  Directory directory(thread, dirfd);
+  if (read_string(thread, path.address, value) < 0 || directory.error() < 0) return true;
+  return !in_shm(vfs::lexical_absolute(directory.base().guest_path, value));
 }
 
 bool opens_for_writing(int flags) {
@@ -312,7 +317,7 @@ int64_t sys_mkdir(Thread& thread, GuestString path, unsigned mode) {
 }
 
 int64_t sys_mkdirat(Thread& thread, DirFd dirfd, GuestString path, unsigned mode) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   vfs::UniqueFd dir;
   std::string name;
   int result = parent_from_args(thread, dirfd, path, dir, name);
@@ -325,7 +330,7 @@ int64_t sys_mknod(Thread& thread, GuestString path, unsigned mode, uint64_t devi
 }
 
 int64_t sys_mknodat(Thread& thread, DirFd dirfd, GuestString path, unsigned mode, uint64_t device) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   vfs::UniqueFd dir;
   std::string name;
   int result = parent_from_args(thread, dirfd, path, dir, name);
@@ -343,7 +348,7 @@ int64_t sys_unlink(Thread& thread, GuestString path) {
 }
 
 int64_t sys_unlinkat(Thread& thread, DirFd dirfd, GuestString path, Flags flags) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   if (flags.value & ~uint64_t{AT_REMOVEDIR}) return -EINVAL;
   vfs::UniqueFd dir;
   std::string name;
@@ -368,7 +373,7 @@ int64_t sys_renameat(Thread& thread, DirFd from_dir, GuestString from, DirFd to_
 
 int64_t sys_renameat2(Thread& thread, DirFd from_dir, GuestString from, DirFd to_dir,
                       GuestString to, Flags flags) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, from_dir, from) || read_only(thread, to_dir, to)) return -EROFS;
   vfs::UniqueFd old_dir, new_dir;
   std::string old_name, new_name;
   int result = parent_from_args(thread, from_dir, from, old_dir, old_name);
@@ -385,7 +390,7 @@ int64_t sys_link(Thread& thread, GuestString from, GuestString to) {
 
 int64_t sys_linkat(Thread& thread, DirFd from_dir, GuestString from, DirFd to_dir, GuestString to,
                    Flags flags) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, to_dir, to)) return -EROFS;
   if (flags.value & ~uint64_t{AT_SYMLINK_FOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   vfs::UniqueFd new_dir;
   std::string new_name;
@@ -416,7 +421,7 @@ int64_t sys_symlink(Thread& thread, GuestString target, GuestString path) {
 }
 
 int64_t sys_symlinkat(Thread& thread, GuestString target, DirFd dirfd, GuestString path) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   std::string value;
   int result = read_path(thread, target, value);
   if (result < 0) return result;
@@ -436,7 +441,7 @@ int64_t sys_fchmodat(Thread& thread, DirFd dirfd, GuestString path, unsigned mod
 }
 
 int64_t sys_fchmodat2(Thread& thread, DirFd dirfd, GuestString path, unsigned mode, Flags flags) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   if (flags.value & ~uint64_t{AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   vfs::UniqueFd fd;
   int result = target_from_args(thread, dirfd, path, flags.value, fd);
@@ -457,7 +462,7 @@ int64_t sys_lchown(Thread& thread, GuestString path, int uid, int gid) {
 }
 
 int64_t sys_fchownat(Thread& thread, DirFd dirfd, GuestString path, int uid, int gid, Flags flags) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   if (flags.value & ~uint64_t{AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   vfs::UniqueFd fd;
   int result = target_from_args(thread, dirfd, path, flags.value, fd);
@@ -466,7 +471,7 @@ int64_t sys_fchownat(Thread& thread, DirFd dirfd, GuestString path, int uid, int
 }
 
 int64_t sys_truncate(Thread& thread, GuestString path, int64_t length) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, DirFd{AT_FDCWD}, path)) return -EROFS;
   vfs::UniqueFd fd;
   int result = target_from_args(thread, DirFd{AT_FDCWD}, path, 0, fd);
   if (result < 0) return result;
@@ -479,7 +484,7 @@ int64_t sys_truncate(Thread& thread, GuestString path, int64_t length) {
 
 int64_t sys_utimensat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<void> times,
                       Flags flags) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   if (flags.value & ~uint64_t{AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   timespec values[2];
   timespec* pointer = nullptr;
@@ -625,7 +630,7 @@ int64_t get_xattr(Thread& thread, GuestString path, GuestString name, GuestPtr<v
 
 int64_t set_xattr(Thread& thread, GuestString path, GuestString name, GuestPtr<void> value,
                   uint64_t size, Flags flags, bool follow) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, DirFd{AT_FDCWD}, path)) return -EROFS;
   std::string key;
   int result = read_xattr_name(thread, name, key);
   if (result < 0) return result;
@@ -650,7 +655,7 @@ int64_t list_xattr(Thread& thread, GuestString path, GuestPtr<void> list, uint64
 }
 
 int64_t remove_xattr(Thread& thread, GuestString path, GuestString name, bool follow) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, DirFd{AT_FDCWD}, path)) return -EROFS;
   std::string key;
   int result = read_xattr_name(thread, name, key);
   if (result < 0) return result;

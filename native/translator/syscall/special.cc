@@ -229,6 +229,10 @@ void adjust_special_statfs(const std::string& absolute, struct statfs& value) {
   }
 }
 
+bool in_shm(const std::string& absolute) {
+  return absolute.compare(0, 9, "/dev/shm/") == 0;
+}
+
 bool may_be_special(const vfs::Base& base, const std::string& path) {
   if (!path.empty() && path[0] == '/') return vfs::synthetic::in_tree(path);
   return vfs::synthetic::in_tree(base.guest_path) || path.find("..") != std::string::npos;
@@ -310,9 +314,8 @@ bool seek_special_directory(vfs::OpenFile& file, int64_t offset, int whence, int
 bool special_parent(Thread& thread, const std::string& absolute, vfs::UniqueFd& dir,
                     std::string& name, int& result) {
   if (!vfs::synthetic::in_tree(absolute)) return false;
-  const std::string shm = "/dev/shm/";
-  if (absolute.compare(0, shm.size(), shm) == 0) {
-    std::string rest = absolute.substr(shm.size());
+  if (in_shm(absolute)) {
+    std::string rest = absolute.substr(9);
     size_t slash = rest.rfind('/');
     name = slash == std::string::npos ? rest : rest.substr(slash + 1);
     int fd = open_shm(thread, slash == std::string::npos ? "" : rest.substr(0, slash),

@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #include "translator/task/process.h"
 #include "translator/util/log.h"
@@ -22,6 +23,11 @@ namespace {
 constexpr size_t kMaxRecordSize = 1 << 20;
 // The argument and environment copies are kept to this size each.
 constexpr size_t kMaxStringsCopy = 64 * 1024;
+
+constexpr const char* kPrivatePrefix = "noah-container-";
+
+std::optional<ProcessRecord> find_in(const std::string& directory, pid_t pid);
+void remove_abandoned(const std::string& base);
 
 struct State {
   std::string directory;  // "" until configured or made
@@ -220,7 +226,8 @@ bool ensure_directory() {
   if (!state.private_directory) return false;
   const char* tmp = getenv("TMPDIR");
   std::string base = tmp != nullptr && tmp[0] == '/' ? tmp : "/tmp";
-  std::string pattern = base + "/noah-container-XXXXXX";
+  remove_abandoned(base);
+  std::string pattern = base + "/" + kPrivatePrefix + "XXXXXX";
   std::vector<char> name(pattern.begin(), pattern.end());
   name.push_back('\0');
   if (mkdtemp(name.data()) == nullptr) {
@@ -380,7 +387,9 @@ void unpublish() {
   std::string pids = state.directory + "/pids";
   unlink((pids + "/" + std::to_string(getpid())).c_str());
   if (!state.private_directory) return;
-  // rmdir succeeds only when no other process of the tree remains.
+  // rmdir succeeds only when no other process of the tree remains; pids() first drops the
+  // records of processes that a signal killed.
+  registry::pids();
   if (rmdir(pids.c_str()) < 0) return;
   size_t slash = state.directory.rfind('/');
   int parent = open(state.directory.substr(0, slash + 1).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -413,9 +422,16 @@ std::vector<pid_t> pids() {
 }
 
 std::optional<ProcessRecord> find(pid_t pid) {
-  if (state.directory.empty() || pid <= 0) return std::nullopt;
+  if (state.directory.empty()) return std::nullopt;
+  return find_in(state.directory, pid);
+}
+
+namespace {
+
+std::optional<ProcessRecord> find_in(const std::string& directory, pid_t pid) {
+  if (pid <= 0) return std::nullopt;
   std::string text;
-  if (!read_file(state.directory + "/pids/" + std::to_string(pid), text, kMaxRecordSize)) {
+  if (!read_file(directory + "/pids/" + std::to_string(pid), text, kMaxRecordSize)) {
     return std::nullopt;
   }
   ProcessRecord record;
@@ -426,6 +442,40 @@ std::optional<ProcessRecord> find(pid_t pid) {
   if (!host_stat(pid, parent, start_time) || start_time != record.start_time) return std::nullopt;
   return record;
 }
+
+// Whether a process of the private folder `directory` is alive.
+bool has_live_record(const std::string& directory) {
+  DIR* dir = opendir((directory + "/pids").c_str());
+  if (dir == nullptr) return false;
+  bool live = false;
+  while (dirent* entry = readdir(dir)) {
+    pid_t pid = pid_of_name(entry->d_name);
+    if (pid != 0 && find_in(directory, pid)) live = true;
+  }
+  closedir(dir);
+  return live;
+}
+
+// Removes the private folders under `base` that earlier process trees left behind when their
+// last process was killed by a signal, which skips unpublish. A folder younger than a minute
+// may belong to a tree that is starting and is left alone.
+void remove_abandoned(const std::string& base) {
+  DIR* dir = opendir(base.c_str());
+  if (dir == nullptr) return;
+  time_t now = time(nullptr);
+  while (dirent* entry = readdir(dir)) {
+    struct stat status;
+    if (strncmp(entry->d_name, kPrivatePrefix, strlen(kPrivatePrefix)) != 0 ||
+        fstatat(dirfd(dir), entry->d_name, &status, AT_SYMLINK_NOFOLLOW) < 0 ||
+        !S_ISDIR(status.st_mode) || status.st_uid != geteuid() || now - status.st_mtime < 60) {
+      continue;
+    }
+    if (!has_live_record(base + "/" + entry->d_name)) remove_tree(dirfd(dir), entry->d_name);
+  }
+  closedir(dir);
+}
+
+}  // namespace
 
 bool contains(pid_t pid) {
   return pid == getpid() || find(pid).has_value();
