@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <mutex>
+#include <new>
 
 #include "translator/task/process.h"
 #include "translator/util/log.h"
@@ -39,6 +41,9 @@ struct State {
 };
 
 State state;
+// Guards `state` between the threads of this process, which also share the temporary record
+// name. Recursive because prepare_fork publishes and pids() finds.
+std::recursive_mutex state_mutex;
 
 void warn_once(const char* what, int error) {
   if (state.warned) return;
@@ -258,6 +263,30 @@ void remove_tree(int parent, const char* name) {
   unlinkat(parent, name, AT_REMOVEDIR);
 }
 
+// Removes every record in `folder` when none of their processes is alive; false, removing
+// nothing, as soon as one is. A pid reused by an unrelated process counts as alive, which only
+// leaves the folder for remove_abandoned.
+bool remove_dead_records(const std::string& folder) {
+  DIR* dir = opendir(folder.c_str());
+  if (dir == nullptr) return false;
+  std::vector<std::string> dead;
+  bool all_dead = true;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    pid_t pid = pid_of_name(entry->d_name);
+    if (pid != 0 && (kill(pid, 0) == 0 || errno != ESRCH)) {
+      all_dead = false;
+      break;
+    }
+    dead.push_back(entry->d_name);
+  }
+  if (all_dead) {
+    for (const auto& name : dead) unlinkat(dirfd(dir), name.c_str(), 0);
+  }
+  closedir(dir);
+  return all_dead;
+}
+
 }  // namespace
 
 bool configure(const std::string& directory, std::string& error) {
@@ -279,6 +308,7 @@ bool configure(const std::string& directory, std::string& error) {
 }
 
 void set_string_areas(uint64_t arg_start, uint64_t arg_end, uint64_t env_start, uint64_t env_end) {
+  std::lock_guard lock(state_mutex);
   state.arg_start = arg_start;
   state.arg_end = arg_end;
   state.env_start = env_start;
@@ -340,6 +370,7 @@ void record_program_start(Process& process, uint64_t stack_pointer) {
 }
 
 void string_areas(uint64_t areas[4]) {
+  std::lock_guard lock(state_mutex);
   areas[0] = state.arg_start;
   areas[1] = state.arg_end;
   areas[2] = state.env_start;
@@ -347,6 +378,7 @@ void string_areas(uint64_t areas[4]) {
 }
 
 void publish(Process& process) {
+  std::lock_guard lock(state_mutex);
   if (state.directory.empty()) return;
   std::string pids = state.directory + "/pids/";
   std::string name = std::to_string(getpid());
@@ -376,21 +408,31 @@ void publish(Process& process) {
 }
 
 void prepare_fork(Process& process) {
+  std::lock_guard lock(state_mutex);
   bool made = state.directory.empty();
   if (!ensure_directory()) return;
   // A private directory is made lazily, so this process has not published itself yet.
   if (made) publish(process);
 }
 
+void publish_forked_child(Process& process) {
+  // The parent's threads that held these locks at the fork do not exist in the child.
+  new (&state_mutex) std::recursive_mutex();
+  publish(process);
+}
+
 void unpublish() {
+  std::lock_guard lock(state_mutex);
   if (state.directory.empty()) return;
   std::string pids = state.directory + "/pids";
   unlink((pids + "/" + std::to_string(getpid())).c_str());
   if (!state.private_directory) return;
-  // rmdir succeeds only when no other process of the tree remains; pids() first drops the
-  // records of processes that a signal killed.
-  registry::pids();
-  if (rmdir(pids.c_str()) < 0) return;
+  // rmdir succeeds only when no other process of the tree remains. Records of processes that
+  // a signal killed stay behind, so when every other pid is gone they are removed first.
+  if (rmdir(pids.c_str()) < 0 &&
+      (errno != ENOTEMPTY || !remove_dead_records(pids) || rmdir(pids.c_str()) < 0)) {
+    return;
+  }
   size_t slash = state.directory.rfind('/');
   int parent = open(state.directory.substr(0, slash + 1).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (parent < 0) return;
@@ -399,6 +441,7 @@ void unpublish() {
 }
 
 std::vector<pid_t> pids() {
+  std::lock_guard lock(state_mutex);
   std::vector<pid_t> result{getpid()};
   if (state.directory.empty()) return result;
   std::string folder = state.directory + "/pids";
@@ -422,6 +465,7 @@ std::vector<pid_t> pids() {
 }
 
 std::optional<ProcessRecord> find(pid_t pid) {
+  std::lock_guard lock(state_mutex);
   if (state.directory.empty()) return std::nullopt;
   return find_in(state.directory, pid);
 }
@@ -482,6 +526,7 @@ bool contains(pid_t pid) {
 }
 
 std::string directory() {
+  std::lock_guard lock(state_mutex);
   ensure_directory();
   return state.directory;
 }
