@@ -13,6 +13,10 @@
 
 namespace noah::syscall {
 
+// 0, or -EROFS when `host_fd` is under a read-only mount or root. Files in /dev/shm stay
+// writable, as that is a tmpfs in Docker's containers.
+int check_writable(Thread& thread, int host_fd);
+
 // The open file behind guest descriptor `fd`, or nullptr.
 inline std::shared_ptr<vfs::OpenFile> file_of(Thread& thread, int fd) {
   return thread.process.files.get(fd);
@@ -22,6 +26,17 @@ inline std::shared_ptr<vfs::OpenFile> file_of(Thread& thread, int fd) {
 inline int host_fd(Thread& thread, int fd) {
   auto file = file_of(thread, fd);
   return file ? file->host_fd : -EBADF;
+}
+
+// The host descriptor behind `fd` for a call that changes the file: -EROFS in a read-only root,
+// and a file still shared with the image is copied up first.
+inline int host_fd_to_change(Thread& thread, int fd) {
+  int host = host_fd(thread, fd);
+  if (host < 0) return host;
+  int result = check_writable(thread, host);
+  if (result < 0) return result;
+  result = thread.process.fs.unshare(host);
+  return result < 0 ? result : host;
 }
 
 // Gives a new host descriptor a guest number. On failure the host descriptor is closed.

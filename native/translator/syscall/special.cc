@@ -229,6 +229,20 @@ void adjust_special_statfs(const std::string& absolute, struct statfs& value) {
   }
 }
 
+int check_writable(Thread& thread, int host_fd) {
+  int result = thread.process.fs.check_writable(host_fd);
+  if (result != -EROFS) return result;
+  std::string shm = vfs::synthetic::shm_directory();
+  char link[64], target[4096];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", host_fd);
+  ssize_t length = readlink(link, target, sizeof target - 1);
+  if (shm.empty() || length < static_cast<ssize_t>(shm.size())) return result;
+  std::string path(target, static_cast<size_t>(length));
+  bool inside = path.compare(0, shm.size(), shm) == 0 &&
+                (path.size() == shm.size() || path[shm.size()] == '/');
+  return inside ? 0 : result;
+}
+
 bool in_shm(const std::string& absolute) {
   return absolute.compare(0, 9, "/dev/shm/") == 0;
 }

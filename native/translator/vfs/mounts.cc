@@ -107,7 +107,7 @@ std::vector<Line> fixed_lines(int root_fd, bool read_only_root) {
   return lines;
 }
 
-Line table_line(const MountEntry& mount, dev_t anonymous) {
+Line table_line(const MountEntry& mount, dev_t anonymous, dev_t root_device) {
   const char* access = mount.read_only ? "ro" : "rw";
   if (mount.type == "tmpfs") {
     return {"tmpfs", mount.target, "tmpfs",  std::string(access) + ",nosuid,nodev,noexec,relatime",
@@ -115,13 +115,14 @@ Line table_line(const MountEntry& mount, dev_t anonymous) {
   }
   struct stat source {};
   if (stat(mount.source.c_str(), &source) < 0) source.st_dev = anonymous;
-  return {host_source(source.st_dev),
-          mount.target,
-          host_type(mount.source),
-          std::string(access) + ",relatime",
-          "rw",
-          mount.source,
-          source.st_dev};
+  std::string device = host_source(source.st_dev);
+  // df keeps one mount per device and prefers a source with a slash, so a bind mount from the
+  // root's own host device would hide "/". NOTE: the guest sees one st_dev for the root and
+  // such mounts, where Docker's overlay root has a device of its own.
+  if (source.st_dev == root_device && device.compare(0, 5, "/dev/") == 0) device.erase(0, 5);
+  return {
+      device,       mount.target, host_type(mount.source), std::string(access) + ",relatime", "rw",
+      mount.source, source.st_dev};
 }
 
 // The mount id of the deepest earlier line whose target contains `target`.
@@ -149,7 +150,7 @@ std::string mounts_text(const std::vector<MountEntry>& table, int root_fd, bool 
   std::vector<Line> lines = fixed_lines(root_fd, read_only_root);
   unsigned minor_number = kFirstAnonymousMinor + static_cast<unsigned>(lines.size());
   for (const MountEntry& mount : table) {
-    lines.push_back(table_line(mount, makedev(0, minor_number++)));
+    lines.push_back(table_line(mount, makedev(0, minor_number++), lines[0].device));
   }
   constexpr int kFirstId = 21;
   std::string text;

@@ -30,11 +30,16 @@ constexpr const char* kVersion = "#1 SMP PREEMPT_DYNAMIC noah";
 // The most of a process's argument or environment strings /proc/PID/cmdline returns here.
 constexpr uint64_t kMaxStrings = 256 * 1024;
 
-std::string hostname_text() {
-  // TODO: the container's own hostname once the translator has one; this is the host's.
+// uname's nodename: --hostname, or the host's.
+std::string hostname_text(Thread& thread) {
+  const std::string& hostname = thread.process.options.hostname;
+  if (!hostname.empty()) return hostname + "\n";
   utsname name{};
   if (uname(&name) < 0) return "localhost\n";
   return std::string(name.nodename) + "\n";
+}
+std::string no_text() {
+  return "";
 }
 std::string domainname_text() {
   return "(none)\n";
@@ -66,7 +71,7 @@ constexpr StaticFile kFiles[] = {
     {"partitions", "/proc/partitions", nullptr},
     {"diskstats", "/proc/diskstats", nullptr},
     {"version", nullptr, version_text},
-    {"sys/kernel/hostname", nullptr, hostname_text},
+    {"sys/kernel/hostname", nullptr, no_text},  // hostname_text, which needs the process
     {"sys/kernel/domainname", nullptr, domainname_text},
     {"sys/kernel/osrelease", nullptr, osrelease_text},
     {"sys/kernel/ostype", nullptr, ostype_text},
@@ -380,9 +385,12 @@ std::string cwd_of(const Target& target) {
 }
 
 std::string mounts_of(Thread& caller, bool info) {
-  // TODO: pass the translator's mount table (--mount) once vfs::Filesystem has one.
   vfs::Filesystem& fs = caller.process.fs;
-  return mounts_text({}, fs.root_fd(), fs.read_only, info);
+  std::vector<MountEntry> table;
+  for (const vfs::Mount& mount : fs.mounts()) {
+    table.push_back({mount.type, mount.source, mount.target, mount.read_only});
+  }
+  return mounts_text(table, fs.root_fd(), fs.read_only, info);
 }
 
 std::optional<Node> file_node(Thread& caller, const Target& target, const std::string& name) {
@@ -522,6 +530,9 @@ std::optional<Node> lookup(Thread& thread, const std::vector<std::string>& parts
   if (pid_t pid = parse_pid(first)) {
     if (!resolve(thread, pid, target)) return make(Node::Type::kError);
     return pid_lookup(thread, target, parts, 1);
+  }
+  if (parts.size() == 3 && parts[0] == "sys" && parts[1] == "kernel" && parts[2] == "hostname") {
+    return make(Node::Type::kFile, hostname_text(thread));
   }
   std::optional<Node> node = static_lookup(kFiles, kFileCount, parts);
   return node ? node : make(Node::Type::kError);
