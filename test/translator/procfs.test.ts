@@ -32,10 +32,12 @@ afterAll(() => {
 interface Options {
   containerDir?: string;
   input?: string;
+  /** More translator flags, such as --mount. */
+  flags?: string[];
 }
 
 function translatorArgs(root: string, argv: string[], options: Options): string[] {
-  const args = ['--root', root, '--read-only'];
+  const args = ['--root', root, '--read-only', ...(options.flags ?? [])];
   if (options.containerDir !== undefined) args.push('--container-dir', options.containerDir);
   for (const entry of defaultEnv) args.push('--env', entry);
   return [...args, '--', ...argv];
@@ -67,7 +69,7 @@ function sh(root: string, script: string, options: Options = {}): string {
   return result.stdout;
 }
 
-/** The rows of `ps -o pid,ppid,comm,args` output as objects, header dropped. */
+/** Parses the rows of `ps -o pid,ppid,comm,args` output, header dropped. */
 function psRows(text: string): { pid: number; ppid: number; comm: string; args: string }[] {
   return text
     .trim()
@@ -109,6 +111,15 @@ describeKvm('procps, util-linux and coreutils on the synthesized /proc', () => {
     expect(byComm('ps')?.args).toBe('ps -e -o pid,ppid,comm,args');
     expect(rows.map((row) => row.comm)).not.toContain('noah-translator');
     expect(rows).toHaveLength(3);
+  });
+
+  test('ps sees the parent after a /proc visit', () => {
+    // The first cd makes the private folder before any fork, without a record of the shell.
+    const out = sh(debian, 'cd /proc; cd /; sleep 5 & echo $$; ps -o pid,ppid,comm; kill $!');
+    const [shellLine, ...table] = out.trim().split('\n');
+    const rows = psRows(table.join('\n'));
+    expect(rows.find((row) => row.comm === 'sleep')?.ppid).toBe(Number(shellLine));
+    expect(rows.find((row) => row.comm === 'sh')?.pid).toBe(Number(shellLine));
   });
 
   test('ps aux shows users, memory and commands', () => {
@@ -234,6 +245,52 @@ describeKvm('procps, util-linux and coreutils on the synthesized /proc', () => {
     expect(release).toBe(uname);
     expect(type).toBe('Linux');
     expect(sh(debian, 'cat /proc/version')).toContain(`Linux version ${uname} `);
+  });
+});
+
+describeKvm('mount table and hostname in /proc', () => {
+  function mountFlags(): string[] {
+    const data = fs.mkdtempSync(path.join(scratch, 'bind-'));
+    const tmpfs = fs.mkdtempSync(path.join(scratch, 'tmpfs-'));
+    return [
+      '--mount',
+      `type=bind,source=${data},target=/mnt/data,readonly`,
+      '--mount',
+      `type=tmpfs,source=${tmpfs},target=/scratch`,
+      '--hostname',
+      'procfs-test',
+    ];
+  }
+
+  test('/proc/mounts lists the bind and tmpfs mounts after the fixed ones', () => {
+    const lines = sh(debian, 'cat /proc/mounts', { flags: mountFlags() }).trim().split('\n');
+    expect(lines[0]).toBe('overlay / overlay ro,relatime 0 0');
+    expect(lines[lines.length - 2]).toMatch(/^\S+ \/mnt\/data \S+ ro,relatime 0 0$/);
+    expect(lines[lines.length - 1]).toBe(
+      'tmpfs /scratch tmpfs rw,nosuid,nodev,noexec,relatime 0 0',
+    );
+    const info = sh(debian, 'cat /proc/self/mountinfo', { flags: mountFlags() }).trim().split('\n');
+    expect(info[info.length - 2]).toMatch(/^\d+ 21 \d+:\d+ \/\S+ \/mnt\/data ro,relatime - /);
+  });
+
+  test('df still shows / when a bind mount shares its host device', () => {
+    const lines = sh(debian, 'df -k', { flags: mountFlags() }).trim().split('\n');
+    expect(lines.map((line) => line.split(/\s+/)[5])).toContain('/');
+    expect(lines.find((line) => line.endsWith(' /'))).toMatch(/^overlay /);
+  });
+
+  test('/proc/sys/kernel/hostname follows --hostname', () => {
+    expect(sh(debian, 'cat /proc/sys/kernel/hostname; hostname', { flags: mountFlags() })).toBe(
+      'procfs-test\nprocfs-test\n',
+    );
+  });
+
+  test('/dev/shm stays writable with a mount table on a read-only root', () => {
+    const containerDir = fs.mkdtempSync(path.join(scratch, 'container-'));
+    const script = 'echo kept > /dev/shm/f && truncate -s 4 /dev/shm/f && cat /dev/shm/f';
+    expect(sh(debian, script, { containerDir, flags: mountFlags() })).toBe('kept');
+    const touch = run(debian, ['touch', '/etc/denied'], { flags: mountFlags() });
+    expect(touch.stderr).toContain('Read-only file system');
   });
 });
 

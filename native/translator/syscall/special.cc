@@ -84,7 +84,7 @@ int open_symlink(Thread& thread, const std::string& absolute, const Node& node, 
   return follow([&] { return open_path(thread, DirFd{AT_FDCWD}, target, flags, mode); });
 }
 
-// What readlink of /proc/self/fd/N shows for guest descriptor `fd`.
+// Returns the target readlink of /proc/self/fd/N shows for the file of a guest descriptor.
 std::string descriptor_link(Thread& thread, const vfs::OpenFile& file) {
   std::string target = thread.process.fs.guest_path(file.host_fd);
   if (!target.empty()) return target;

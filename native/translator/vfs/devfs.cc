@@ -66,7 +66,10 @@ std::optional<Node> lookup(Thread&, const std::vector<std::string>& parts, int f
   const std::string& name = parts[0];
   if (name == "shm") {
     std::string rest;
-    for (size_t i = 1; i < parts.size(); i++) rest += (rest.empty() ? "" : "/") + parts[i];
+    for (size_t i = 1; i < parts.size(); i++) {
+      if (!rest.empty()) rest += '/';
+      rest += parts[i];
+    }
     return make(Node::Type::kShm, rest);
   }
   if (name == "fd" && parts.size() > 1) {

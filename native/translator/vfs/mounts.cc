@@ -117,8 +117,8 @@ Line table_line(const MountEntry& mount, dev_t anonymous, dev_t root_device) {
   if (stat(mount.source.c_str(), &source) < 0) source.st_dev = anonymous;
   std::string device = host_source(source.st_dev);
   // df keeps one mount per device and prefers a source with a slash, so a bind mount from the
-  // root's own host device would hide "/". NOTE: the guest sees one st_dev for the root and
-  // such mounts, where Docker's overlay root has a device of its own.
+  // root's own host device would hide "/". NOTE: stat gives the root and such mounts one
+  // st_dev, where Docker's overlay root has a device of its own.
   if (source.st_dev == root_device && device.compare(0, 5, "/dev/") == 0) device.erase(0, 5);
   return {
       device,       mount.target, host_type(mount.source), std::string(access) + ",relatime", "rw",

@@ -1,7 +1,8 @@
-// The guest's /proc. This process is described from the translator's own state; the
-// container's other processes from their records in the process directory (vfs/registry.h),
-// their guest memory (process_vm_readv, since guest addresses are host addresses) and the
-// host's /proc entry of their translator, with the guest's name and parent put in.
+// The guest's /proc. This process is described from the translator's own state. The
+// container's other processes are described from their records in the process directory
+// (vfs/registry.h), from their guest memory (process_vm_readv, since guest addresses are host
+// addresses) and from the host's /proc entry of their translator, with the guest's name and
+// parent put in.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -144,7 +145,7 @@ bool resolve(Thread& caller, pid_t pid, Target& target) {
     target.thread = main != nullptr && !main->exited ? main : &caller;
     return true;
   }
-  // Linux also answers /proc/TID for a thread that is not a process leader.
+  // Linux also resolves /proc/TID for a thread that is not a process leader.
   if (Thread* thread = own_thread(caller, pid)) {
     target.pid = caller.process.pid;
     target.thread = thread;
@@ -152,6 +153,23 @@ bool resolve(Thread& caller, pid_t pid, Target& target) {
   }
   target.record = registry::find(pid);
   return target.record.has_value();
+}
+
+// The thread ids of another process of the container. KVM adds a kernel worker thread
+// ("kvm-nx-lpage-recovery") to each process with a VM, which is the translator's, not the
+// guest's.
+std::vector<std::string> guest_tasks(pid_t pid) {
+  std::vector<std::string> tids;
+  std::string folder = "/proc/" + std::to_string(pid) + "/task";
+  DIR* dir = opendir(folder.c_str());
+  if (dir == nullptr) return tids;
+  while (dirent* entry = readdir(dir)) {
+    if (parse_pid(entry->d_name) == 0) continue;
+    std::string comm = read_host_file(folder + "/" + entry->d_name + "/comm");
+    if (comm.compare(0, 4, "kvm-") != 0) tids.push_back(entry->d_name);
+  }
+  closedir(dir);
+  return tids;
 }
 
 std::string host_path(const Target& target, const std::string& file) {
@@ -188,7 +206,10 @@ std::vector<std::string> split_fields(const std::string& text) {
 
 std::string join_fields(const std::vector<std::string>& fields) {
   std::string text;
-  for (const auto& field : fields) text += (text.empty() ? "" : " ") + field;
+  for (const auto& field : fields) {
+    if (!text.empty()) text += ' ';
+    text += field;
+  }
   return text;
 }
 
@@ -206,6 +227,8 @@ std::string stat_text(const Target& target) {
     Process& process = target.thread->process;
     fields[17] = std::to_string(process.live_threads.load());
     fields[20] = std::to_string(guest_size(process));
+  } else {
+    fields[17] = std::to_string(guest_tasks(target.pid).size());
   }
   return std::to_string(target.tid) + " (" + comm_of(target) + ") " + join_fields(fields) + "\n";
 }
@@ -284,6 +307,8 @@ std::string status_text(const Target& target) {
       // Another translator's host umask is 0, which is not the guest's; leave it out.
     } else if (key == "PPid") {
       text += "PPid:\t" + std::to_string(guest_parent(target.pid)) + "\n";
+    } else if (key == "Threads") {
+      text += "Threads:\t" + std::to_string(guest_tasks(target.pid).size()) + "\n";
     } else if (key == "TracerPid") {
       text += "TracerPid:\t0\n";
     } else if (key == "Uid") {
@@ -308,7 +333,7 @@ std::string joined(const std::vector<std::string>& values) {
   return text;
 }
 
-// Reads [start, end) of the guest memory of another process of the container; false when the
+// Reads [start, end) of the guest memory of another process of the container. False when the
 // host does not allow it or the range is gone.
 bool read_remote(pid_t pid, uint64_t start, uint64_t end, std::string& out) {
   if (end <= start || end - start > kMaxStrings) return false;
@@ -450,7 +475,8 @@ Node link_node(const Target& target, const std::string& name, const std::vector<
   if (parts.size() > at + 1) {
     node.through = true;
     for (size_t i = at + 1; i < parts.size(); i++) {
-      node.text += (node.text.empty() || node.text.back() != '/' ? "/" : "") + parts[i];
+      if (node.text.empty() || node.text.back() != '/') node.text += '/';
+      node.text += parts[i];
     }
   }
   return node;
@@ -499,12 +525,7 @@ void task_list(Thread& caller, const Target& target, std::vector<DirectoryEntry>
     }
     return;
   }
-  DIR* dir = opendir(("/proc/" + std::to_string(target.pid) + "/task").c_str());
-  if (dir == nullptr) return;
-  while (dirent* entry = readdir(dir)) {
-    if (parse_pid(entry->d_name) != 0) entries.push_back({entry->d_name, DT_DIR});
-  }
-  closedir(dir);
+  for (const std::string& tid : guest_tasks(target.pid)) entries.push_back({tid, DT_DIR});
 }
 
 }  // namespace

@@ -38,6 +38,7 @@ struct State {
   pid_t start_time_pid = 0;  // the pid start_time belongs to; a forked child reads its own
   uint64_t start_time = 0;
   bool warned = false;
+  bool published = false;  // whether this process's record exists
 };
 
 State state;
@@ -79,7 +80,7 @@ bool read_file(const std::string& path, std::string& out, size_t limit) {
   }
 }
 
-// Fields are "KEY LENGTH\nVALUE\n", so values may hold any byte.
+// Fields are "KEY LENGTH\nVALUE\n", so values may contain any byte.
 void add_field(std::string& text, const char* key, const std::string& value) {
   text += key;
   text += ' ';
@@ -91,7 +92,10 @@ void add_field(std::string& text, const char* key, const std::string& value) {
 
 std::string numbers(const uint32_t* values, size_t count) {
   std::string text;
-  for (size_t i = 0; i < count; i++) text += (i ? " " : "") + std::to_string(values[i]);
+  for (size_t i = 0; i < count; i++) {
+    if (i > 0) text += ' ';
+    text += std::to_string(values[i]);
+  }
   return text;
 }
 
@@ -122,7 +126,10 @@ std::string record_text(Process& process) {
   std::string cwd = process.fs.guest_path(process.fs.cwd()->host_fd);
   if (cwd.empty()) cwd = process.fs.cwd()->guest_path;
   std::string groups;
-  for (gid_t group : c.groups) groups += (groups.empty() ? "" : " ") + std::to_string(group);
+  for (gid_t group : c.groups) {
+    if (!groups.empty()) groups += ' ';
+    groups += std::to_string(group);
+  }
   char areas[128];
   snprintf(areas, sizeof areas, "%llu %llu %llu %llu",
            static_cast<unsigned long long>(state.arg_start),
@@ -404,20 +411,22 @@ void publish(Process& process) {
   if (rename(temporary.c_str(), (pids + name).c_str()) < 0) {
     warn_once("rename record", errno);
     unlink(temporary.c_str());
+    return;
   }
+  state.published = true;
 }
 
 void prepare_fork(Process& process) {
   std::lock_guard lock(state_mutex);
-  bool made = state.directory.empty();
   if (!ensure_directory()) return;
-  // A private directory is made lazily, so this process has not published itself yet.
-  if (made) publish(process);
+  // A private directory is made lazily, so this process may not have published itself yet.
+  if (!state.published) publish(process);
 }
 
 void publish_forked_child(Process& process) {
   // The parent's threads that held these locks at the fork do not exist in the child.
   new (&state_mutex) std::recursive_mutex();
+  state.published = false;
   publish(process);
 }
 
@@ -453,7 +462,7 @@ std::vector<pid_t> pids() {
     if (find(pid)) {
       result.push_back(pid);
     } else if (kill(pid, 0) < 0 && errno == ESRCH) {
-      // A process that died without removing its record (SIGKILL). NOTE: should the pid be
+      // A process that a signal killed, so it never removed its record. NOTE: should the pid be
       // reused by a new process of the container between the check and the unlink, its
       // record goes too, until it publishes again.
       unlinkat(dirfd(dir), entry->d_name, 0);

@@ -1,7 +1,7 @@
 // The container's process directory. Each translator process of a container registers itself
-// as DIR/pids/PID with the guest state that the host's /proc cannot give (the guest program's
-// name, path, arguments and credentials), so the synthesized /proc of every process can list
-// and describe the others. Guest pids are host pids.
+// as DIR/pids/PID with the guest state that the host's /proc lacks: the guest program's name,
+// path, arguments and credentials. The synthesized /proc of every process reads these records
+// to list and describe the others. Guest pids are host pids.
 //
 // DIR is --container-dir. Without it, the first process makes a private directory under
 // $TMPDIR (or /tmp) when it first forks or needs scratch space, and the last process of the
@@ -21,7 +21,7 @@ class Process;
 
 namespace noah::vfs::registry {
 
-// What a process of the container published about itself.
+// The record a process of the container publishes about itself.
 struct ProcessRecord {
   pid_t pid = 0;
   // Host start time in clock ticks after boot (field 22 of /proc/PID/stat): a record whose pid

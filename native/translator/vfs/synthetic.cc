@@ -128,7 +128,10 @@ std::string synthetic::shm_directory() {
 std::optional<Node> static_lookup(const StaticFile* files, size_t count,
                                   const std::vector<std::string>& parts) {
   std::string path;
-  for (const auto& part : parts) path += (path.empty() ? "" : "/") + part;
+  for (const auto& part : parts) {
+    if (!path.empty()) path += '/';
+    path += part;
+  }
   for (size_t i = 0; i < count; i++) {
     const StaticFile& file = files[i];
     if (path == file.path) {

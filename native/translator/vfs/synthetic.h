@@ -1,4 +1,4 @@
-// Synthesized file trees: /proc, /dev and /sys as the guest sees them, generated from the
+// Synthesized file trees: the guest's /proc, /dev and /sys, generated from the
 // translator's state, the container's process directory (vfs/registry.h) and a few host files.
 // A lookup turns a lexical absolute guest path into a Node; syscall/special.cc opens nodes as
 // host descriptors, and getdents64 lists synthesized directories from list().
@@ -34,7 +34,7 @@ struct DirectoryListing {
   size_t position = 0;
 };
 
-// What a synthesized path is.
+// A synthesized path: its kind and what opening it needs.
 struct Node {
   enum class Type {
     kDirectory,   // listed by list()
