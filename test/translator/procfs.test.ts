@@ -336,6 +336,19 @@ describeKvm('busybox on the synthesized /proc', () => {
   test('nproc agrees with the host', () => {
     expect(sh(busybox, 'nproc').trim()).toBe(hostNproc());
   });
+
+  test('symlinks of the root lead into /proc', () => {
+    // Alpine and Ubuntu images link /etc/mtab to the mount table this way.
+    const root = fs.mkdtempSync(path.join(scratch, 'root-'));
+    fs.cpSync(busybox, root, { recursive: true, verbatimSymlinks: true });
+    fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
+    fs.symlinkSync('../proc/self/mounts', path.join(root, 'etc', 'mtab'));
+    fs.symlinkSync('/loop-b', path.join(root, 'loop-a'));
+    fs.symlinkSync('/loop-a', path.join(root, 'loop-b'));
+    expect(sh(root, 'head -1 /etc/mtab')).toBe('overlay / overlay ro,relatime 0 0\n');
+    const loop = run(root, ['cat', '/loop-a']);
+    expect(loop.stderr).toContain('Too many levels of symbolic links');
+  });
 });
 
 describeKvm('synthesized /dev', () => {
@@ -399,9 +412,12 @@ describeKvm('synthesized /dev', () => {
   });
 
   test('script gets a pseudo-terminal from /dev/ptmx', () => {
-    const out = sh(debian, "script -qc 'tty; stty size' /dev/null < /dev/null");
-    expect(out).toMatch(/^\/dev\/pts\/\d+\r?\n/);
-    expect(out).toMatch(/\n\d+ \d+\r?\n$/);
+    const out = sh(debian, "script -qc 'tty; stty size; ps -o tty= -p $$' /dev/null < /dev/null");
+    const [tty, size, psTty] = out.split(/\r?\n/);
+    expect(tty).toMatch(/^\/dev\/pts\/\d+$/);
+    expect(size).toMatch(/^\d+ \d+$/);
+    // ps finds the terminal from the tty number in /proc/PID/stat.
+    expect(psTty.trim()).toBe(tty.replace('/dev/', ''));
   });
 });
 

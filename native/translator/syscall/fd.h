@@ -75,6 +75,11 @@ bool read_special_directory(Thread& thread, vfs::OpenFile& file, uint64_t buffer
 // Makes a host statfs result describe the guest's file system at `absolute` when that is
 // proc, sysfs, devpts, mqueue or a tmpfs of /dev.
 void adjust_special_statfs(const std::string& absolute, struct statfs& value);
+// When `path` is a symlink of the root whose target is in /proc, /dev or /sys, which the root's
+// own folders do not have, opens that target into `result` (a descriptor or -errno) and
+// returns true.
+bool open_special_link(Thread& thread, const vfs::Base& base, const std::string& path, int flags,
+                       mode_t mode, std::string* opened_path, int& result);
 // Whether lexical absolute path `absolute` is inside /dev/shm.
 bool in_shm(const std::string& absolute);
 // lseek of a synthesized directory: false when `file` is not one.

@@ -185,6 +185,11 @@ int open_path(Thread& thread, DirFd dirfd, const std::string& path, int flags, m
     }
   }
   int fd = fs.open(base, path, flags & kValidOpenFlags, mode & ~fs.umask);
+  // A symlink of the root into /proc or /dev, such as /etc/mtab -> ../proc/self/mounts.
+  if (fd == -ENOENT && !(flags & O_NOFOLLOW) &&
+      open_special_link(thread, base, path, flags, mode, opened_path, fd)) {
+    return fd;
+  }
   if (fd >= 0 && opened_path != nullptr) {
     *opened_path = fs.guest_path(fd);
     if (opened_path->empty()) *opened_path = vfs::lexical_absolute(base.guest_path, path);

@@ -229,6 +229,24 @@ void adjust_special_statfs(const std::string& absolute, struct statfs& value) {
   }
 }
 
+bool open_special_link(Thread& thread, const vfs::Base& base, const std::string& path, int flags,
+                       mode_t mode, std::string* opened_path, int& result) {
+  vfs::Filesystem& fs = thread.process.fs;
+  vfs::UniqueFd link(fs.open(base, path, O_PATH | O_NOFOLLOW, 0));
+  if (link.get() < 0) return false;
+  char text[4096];
+  ssize_t length = readlinkat(link.get(), "", text, sizeof text);
+  if (length <= 0 || length == sizeof text) return false;
+  std::string own_path = fs.guest_path(link.get());
+  if (own_path.empty()) return false;
+  std::string value(text, static_cast<size_t>(length));
+  std::string target = vfs::lexical_absolute(parent_of(own_path), value);
+  if (!vfs::synthetic::in_tree(target)) return false;
+  result =
+      follow([&] { return open_path(thread, DirFd{AT_FDCWD}, target, flags, mode, opened_path); });
+  return true;
+}
+
 int check_writable(Thread& thread, int host_fd) {
   int result = thread.process.fs.check_writable(host_fd);
   if (result != -EROFS) return result;
