@@ -165,6 +165,26 @@ describeKvm('procps, util-linux and coreutils on the synthesized /proc', () => {
     expect(Number(size)).toBe((blocks * blockSize) / 1024);
   });
 
+  test('df lists /dev and /dev/shm as Docker does', () => {
+    const lines = sh(debian, 'df -k').trim().split('\n');
+    expect(lines.slice(1).map((line) => line.split(/\s+/)[5])).toEqual(['/', '/dev', '/dev/shm']);
+    expect(lines[2]).toMatch(/^tmpfs +65536 +0 +65536 +0% \/dev$/);
+    expect(lines[3]).toMatch(/^shm +\d+ /);
+  });
+
+  test('stat gives each synthesized mount its mountinfo device', () => {
+    // Character devices keep the host's device, as terminals from the host do.
+    const devices = sh(debian, 'stat -c "%n %Hd:%Ld" /dev /dev/shm /proc/self/status');
+    const info = sh(debian, 'cat /proc/self/mountinfo').trim().split('\n');
+    const deviceOf = (target: string) =>
+      info.map((line) => line.split(' ')).find((fields) => fields[4] === target)?.[2];
+    expect(devices.trim().split('\n')).toEqual([
+      `/dev ${deviceOf('/dev')}`,
+      `/dev/shm ${deviceOf('/dev/shm')}`,
+      `/proc/self/status ${deviceOf('/proc')}`,
+    ]);
+  });
+
   test('mount lists the root, /proc, /dev and /sys', () => {
     const lines = sh(debian, 'mount').trim().split('\n');
     expect(lines).toContain('overlay on / type overlay (ro,relatime)');

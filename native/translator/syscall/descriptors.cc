@@ -279,6 +279,7 @@ int64_t sys_fstat(Thread& thread, int fd, GuestPtr<void> stat) {
   if (!thread.process.mm.check(stat.address, sizeof(struct stat), mm::kWrite)) return -EFAULT;
   auto* out = reinterpret_cast<struct stat*>(stat.address);
   if (::fstat(host, out) < 0) return -errno;
+  if (auto file = file_of(thread, fd)) adjust_special_stat(file->guest_path, *out);
   if (thread.process.fs.ownership.in_xattrs()) {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", host);

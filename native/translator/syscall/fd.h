@@ -1,6 +1,7 @@
 // Helpers shared by the handlers that take file descriptors.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/statfs.h>
 
 #include <memory>
@@ -80,6 +81,10 @@ void adjust_special_statfs(const std::string& absolute, struct statfs& value);
 // returns true.
 bool open_special_link(Thread& thread, const vfs::Base& base, const std::string& path, int flags,
                        mode_t mode, std::string* opened_path, int& result);
+// Makes stat results of /proc, /sys and /dev paths other than character devices show the
+// device of their synthesized mount, so that st_dev matches /proc/PID/mountinfo as df expects.
+void adjust_special_stat(const std::string& absolute, struct stat& value);
+void adjust_special_statx(const std::string& absolute, struct statx& value);
 // Whether lexical absolute path `absolute` is inside /dev/shm.
 bool in_shm(const std::string& absolute);
 // lseek of a synthesized directory: false when `file` is not one.

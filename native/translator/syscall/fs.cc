@@ -145,6 +145,11 @@ int64_t stat_at(Thread& thread, DirFd dirfd, GuestString path, uint64_t buffer, 
   if (::fstat(fd.get(), out) < 0) return -errno;
   thread.process.fs.ownership.present(proc_fd_path(fd.get()), !S_ISLNK(out->st_mode), out->st_uid,
                                       out->st_gid);
+  Directory directory(thread, dirfd);
+  // With AT_EMPTY_PATH, value is "" and the path is dirfd's own, as fstat of it.
+  if (directory.error() == 0 && may_be_special(directory.base(), value)) {
+    adjust_special_stat(vfs::lexical_absolute(directory.base().guest_path, value), *out);
+  }
   return 0;
 }
 
@@ -300,6 +305,10 @@ int64_t sys_statx(Thread& thread, DirFd dirfd, GuestString path, Flags flags, un
   if (::statx(fd.get(), "", AT_EMPTY_PATH | sync, mask, out) < 0) return -errno;
   thread.process.fs.ownership.present(proc_fd_path(fd.get()), !S_ISLNK(out->stx_mode), out->stx_uid,
                                       out->stx_gid);
+  Directory directory(thread, dirfd);
+  if (directory.error() == 0 && may_be_special(directory.base(), value)) {
+    adjust_special_statx(vfs::lexical_absolute(directory.base().guest_path, value), *out);
+  }
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +16,7 @@
 
 #include "translator/syscall/fd.h"
 #include "translator/syscall/guest.h"
+#include "translator/vfs/mounts.h"
 #include "translator/vfs/synthetic.h"
 
 namespace noah::syscall {
@@ -259,6 +261,20 @@ int check_writable(Thread& thread, int host_fd) {
   bool inside = path.compare(0, shm.size(), shm) == 0 &&
                 (path.size() == shm.size() || path[shm.size()] == '/');
   return inside ? 0 : result;
+}
+
+// Character devices keep the host's st_dev: they are the host's own nodes, and ttyname compares
+// stat of /dev/pts/N with fstat of a terminal descriptor that may come from the host.
+void adjust_special_stat(const std::string& absolute, struct stat& value) {
+  dev_t device = vfs::synthetic_mount_device(absolute);
+  if (device != 0 && !S_ISCHR(value.st_mode)) value.st_dev = device;
+}
+
+void adjust_special_statx(const std::string& absolute, struct statx& value) {
+  dev_t device = vfs::synthetic_mount_device(absolute);
+  if (device == 0 || S_ISCHR(value.stx_mode)) return;
+  value.stx_dev_major = major(device);
+  value.stx_dev_minor = minor(device);
 }
 
 bool in_shm(const std::string& absolute) {

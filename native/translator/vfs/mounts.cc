@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include "translator/vfs/synthetic.h"
@@ -23,6 +24,18 @@ struct Line {
 // Device numbers for the synthesized file systems, which have no host device. Linux gives
 // such file systems major 0; these minors are outside what a small host usually hands out.
 constexpr unsigned kFirstAnonymousMinor = 200;
+
+struct SyntheticDevice {
+  const char* target;
+  unsigned minor;
+};
+// Most specific first.
+constexpr SyntheticDevice kSyntheticDevices[] = {
+    {"/dev/shm", kFirstAnonymousMinor + 5},    {"/dev/pts", kFirstAnonymousMinor + 2},
+    {"/dev/mqueue", kFirstAnonymousMinor + 4}, {"/dev", kFirstAnonymousMinor + 1},
+    {"/proc", kFirstAnonymousMinor},           {"/sys", kFirstAnonymousMinor + 3},
+};
+constexpr unsigned kSyntheticDeviceCount = 6;
 
 // Escapes spaces, tabs, newlines and backslashes as octal, as Linux does in these files.
 std::string escaped(const std::string& text) {
@@ -87,23 +100,20 @@ std::vector<Line> fixed_lines(int root_fd, bool read_only_root) {
   struct stat root {};
   fstat(root_fd, &root);
   const char* access = read_only_root ? "ro" : "rw";
-  unsigned minor_number = kFirstAnonymousMinor;
-  auto anonymous = [&minor_number]() { return makedev(0, minor_number++); };
   std::vector<Line> lines;
   lines.push_back(
       {"overlay", "/", "overlay", std::string(access) + ",relatime", access, "/", root.st_dev});
-  lines.push_back(
-      {"proc", "/proc", "proc", "rw,nosuid,nodev,noexec,relatime", "rw", "/", anonymous()});
-  lines.push_back(
-      {"tmpfs", "/dev", "tmpfs", "rw,nosuid", "rw,size=65536k,mode=755", "/", anonymous()});
+  lines.push_back({"proc", "/proc", "proc", "rw,nosuid,nodev,noexec,relatime", "rw", "/", 0});
+  lines.push_back({"tmpfs", "/dev", "tmpfs", "rw,nosuid", "rw,size=65536k,mode=755", "/", 0});
   lines.push_back({"devpts", "/dev/pts", "devpts", "rw,nosuid,noexec,relatime",
-                   "rw,gid=5,mode=620,ptmxmode=666", "/", anonymous()});
+                   "rw,gid=5,mode=620,ptmxmode=666", "/", 0});
+  lines.push_back({"sysfs", "/sys", "sysfs", "ro,nosuid,nodev,noexec,relatime", "ro", "/", 0});
   lines.push_back(
-      {"sysfs", "/sys", "sysfs", "ro,nosuid,nodev,noexec,relatime", "ro", "/", anonymous()});
-  lines.push_back({"mqueue", "/dev/mqueue", "mqueue", "rw,nosuid,nodev,noexec,relatime", "rw", "/",
-                   anonymous()});
-  lines.push_back({"shm", "/dev/shm", "tmpfs", "rw,nosuid,nodev,noexec,relatime", "rw,size=65536k",
-                   "/", anonymous()});
+      {"mqueue", "/dev/mqueue", "mqueue", "rw,nosuid,nodev,noexec,relatime", "rw", "/", 0});
+  lines.push_back(
+      {"shm", "/dev/shm", "tmpfs", "rw,nosuid,nodev,noexec,relatime", "rw,size=65536k", "/", 0});
+  for (size_t i = 1; i < lines.size(); i++)
+    lines[i].device = synthetic_mount_device(lines[i].target);
   return lines;
 }
 
@@ -145,10 +155,22 @@ int parent_id(const std::vector<Line>& lines, size_t index, int first_id) {
 
 }  // namespace
 
+dev_t synthetic_mount_device(const std::string& absolute) {
+  for (unsigned i = 0; i < kSyntheticDeviceCount; i++) {
+    const SyntheticDevice& device = kSyntheticDevices[i];
+    size_t length = strlen(device.target);
+    if (absolute.compare(0, length, device.target) == 0 &&
+        (absolute.size() == length || absolute[length] == '/')) {
+      return makedev(0, device.minor);
+    }
+  }
+  return 0;
+}
+
 std::string mounts_text(const std::vector<MountEntry>& table, int root_fd, bool read_only_root,
                         bool info) {
   std::vector<Line> lines = fixed_lines(root_fd, read_only_root);
-  unsigned minor_number = kFirstAnonymousMinor + static_cast<unsigned>(lines.size());
+  unsigned minor_number = kFirstAnonymousMinor + kSyntheticDeviceCount;
   for (const MountEntry& mount : table) {
     lines.push_back(table_line(mount, makedev(0, minor_number++), lines[0].device));
   }

@@ -2,6 +2,8 @@
 // (the root, proc, /dev and its sub-mounts, sysfs) followed by its mount table.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -13,6 +15,11 @@ struct MountEntry {
   std::string type, source, target;
   bool read_only = false;
 };
+
+// The device number of the synthesized file system that contains lexical absolute path
+// `absolute` (proc, sysfs, devpts, mqueue, the /dev and /dev/shm tmpfs), as mountinfo shows it
+// and stat reports it; 0 for paths outside them.
+dev_t synthetic_mount_device(const std::string& absolute);
 
 // The text of /proc/PID/mounts (`info` false) or /proc/PID/mountinfo (`info` true). `root_fd`
 // is the root directory and `read_only_root` whether it is mounted read-only.
