@@ -240,6 +240,21 @@ describeKvm('procps, util-linux and coreutils on the synthesized /proc', () => {
     expect(stat).toMatch(/^\d+ \(sleep\) [RS] \d+ /);
   });
 
+  test('a renamed process shows its new title and name', () => {
+    // perl's $0 rewrites the argument strings in place and sets the name with prctl.
+    const script =
+      'perl -e \'$0 = "renamed (worker) x"; sleep 5\' & p=$!; sleep 1; ' +
+      'ps -o comm=,args= -p $p; cut -d" " -f1-4 /proc/$p/stat; kill $p';
+    const [ps, stat] = sh(debian, script).split('\n');
+    expect(ps.trim()).toBe('renamed (worker renamed (worker) x');
+    expect(stat).toMatch(/^\d+ \(renamed \(worker\) [RS]$/);
+  });
+
+  test('another process environ has its variables', () => {
+    const out = sh(debian, 'sleep 5 & p=$!; sleep 0.5; tr "\\0" "\\n" < /proc/$p/environ; kill $p');
+    expect(out.split('\n')).toEqual(expect.arrayContaining(defaultEnv));
+  });
+
   test('ls -l /proc/self/fd lists 0, 1 and 2 as links', () => {
     const lines = sh(debian, 'ls -l /proc/self/fd < /dev/null').trim().split('\n');
     expect(lines[0]).toBe('total 0');
