@@ -1,6 +1,6 @@
-// A container's root as a hardlink farm of its image's tree: directories, symlinks and special
-// files are made anew, regular files are hard links to the image's. Nothing large is copied;
-// the translator copies a shared file up before the container changes it.
+// A container's root as a hardlink farm of its image's tree: directories and special files are
+// made anew, regular files and symlinks are hard links to the image's. Nothing large is copied,
+// and the translator copies a shared file up before the container changes it.
 #pragma once
 
 #include <cstdint>

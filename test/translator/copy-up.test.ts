@@ -60,14 +60,20 @@ afterAll(() => {
 describe('cloneTree', () => {
   test('makes the same tree with files linked to the image', () => {
     const container = makeContainer('clone');
-    const listing = (root: string) =>
-      fs
-        .readdirSync(root, { recursive: true, encoding: 'utf8' })
-        .sort()
-        .map((name) => {
-          const status = fs.lstatSync(path.join(root, name));
-          return `${name} ${status.mode} ${status.uid} ${status.gid}`;
-        });
+    // Node's recursive readdir follows symlinks to directories, so walk with lstat instead.
+    const listing = (root: string): string[] => {
+      const lines: string[] = [];
+      const visit = (relative: string) => {
+        for (const name of fs.readdirSync(path.join(root, relative)).sort()) {
+          const child = path.join(relative, name);
+          const status = fs.lstatSync(path.join(root, child));
+          lines.push(`${child} ${status.mode} ${status.uid} ${status.gid}`);
+          if (status.isDirectory()) visit(child);
+        }
+      };
+      visit('');
+      return lines;
+    };
     expect(listing(container.root)).toEqual(listing(image));
     const linked = fs.statSync(path.join(container.root, 'usr/bin/ls'));
     expect(linked.ino).toBe(fs.statSync(path.join(image, 'usr/bin/ls')).ino);
@@ -97,10 +103,17 @@ describeKvm('copy-on-write container root', () => {
       'tail -n 1 /etc/os-release',
       'stat -c "%a %s" /usr/bin/ls /usr/bin/env /usr/bin/dd',
       'date -r /usr/bin/cat +%Y',
+      'chown -h 7:7 /bin',
+      'stat -c "%u %N" /bin',
     ].join(' && ');
     const changed = sh(first, changes);
     expect(changed.stderr).toBe('');
-    expect(changed.stdout).toBe('changed\n700 151344\n755 10\n755 7\n2001\n');
+    expect(changed.stdout).toBe(
+      "changed\n700 151344\n755 10\n755 7\n2001\n7 '/bin' -> 'usr/bin'\n",
+    );
+    // The image's symlink keeps its owner.
+    expect(fs.lstatSync(path.join(image, 'bin')).uid).toBe(0);
+    expect(fs.lstatSync(path.join(second.root, 'bin')).uid).toBe(0);
     expect(changed.status).toBe(0);
 
     expect(snapshot(image, watched)).toEqual(before);

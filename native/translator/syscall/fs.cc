@@ -599,6 +599,8 @@ int64_t sys_utimensat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<vo
     std::string name;
     result = parent_from_args(thread, dirfd, path, dir, name);
     if (result < 0) return result;
+    result = thread.process.fs.unshare_at(dir.get(), name);
+    if (result < 0) return result;
     return host_result(::utimensat(dir.get(), name.c_str(), pointer, AT_SYMLINK_NOFOLLOW));
   }
   return host_result(::utimensat(AT_FDCWD, proc_fd_path(fd.get()).c_str(), pointer, 0));

@@ -109,11 +109,36 @@ void SharedInodes::load(const std::string& file, dev_t device) {
 
 bool SharedInodes::shared(const struct stat& status) const {
   // A file the container made has one link, and an image file also has the image's link.
-  if (!S_ISREG(status.st_mode) || status.st_nlink < 2 || status.st_dev != device_) return false;
+  if (!S_ISREG(status.st_mode) && !S_ISLNK(status.st_mode)) return false;
+  if (status.st_nlink < 2 || status.st_dev != device_) return false;
   return std::binary_search(inodes_.begin(), inodes_.end(), static_cast<uint64_t>(status.st_ino));
 }
 
+// A symlink copied up: the same target, owner and times under a temporary name, then renamed.
+int copy_up_symlink(int dir, const std::string& name, const struct stat& status) {
+  std::string target(static_cast<size_t>(status.st_size) + 1, '\0');
+  ssize_t length = readlinkat(dir, name.c_str(), target.data(), target.size());
+  if (length < 0) return -errno;
+  if (static_cast<size_t>(length) >= target.size()) return -EAGAIN;  // changed while we read it
+  target.resize(static_cast<size_t>(length));
+  std::random_device random;
+  char temporary[64];
+  snprintf(temporary, sizeof temporary, ".noah-copy-up-%08x", random());
+  if (symlinkat(target.c_str(), dir, temporary) < 0) return -errno;
+  int result = 0;
+  if (fchownat(dir, temporary, status.st_uid, status.st_gid, AT_SYMLINK_NOFOLLOW) < 0 &&
+      errno != EPERM) {
+    result = -errno;
+  }
+  timespec times[2] = {status.st_atim, status.st_mtim};
+  if (result == 0 && utimensat(dir, temporary, times, AT_SYMLINK_NOFOLLOW) < 0) result = -errno;
+  if (result == 0 && renameat(dir, temporary, dir, name.c_str()) < 0) result = -errno;
+  if (result < 0) unlinkat(dir, temporary, 0);
+  return result;
+}
+
 int copy_up(int dir, const std::string& name, const struct stat& status) {
+  if (S_ISLNK(status.st_mode)) return copy_up_symlink(dir, name, status);
   Fd from(openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (from.get() < 0) return -errno;
   std::random_device random;
