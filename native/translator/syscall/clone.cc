@@ -188,7 +188,7 @@ int64_t fork_process(Thread& thread, const CloneRequest& request) {
     log::error("fork: %s", error.what());
     _exit(127);
   }
-  vfs::registry::publish_forked_child(process);
+  vfs::registry::publish_forked_child(process, vfork);
   if (vfork && (request.flags & CLONE_VM)) {
     process.vfork_tracking = true;
     process.mm.write_protect_private();

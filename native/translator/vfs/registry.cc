@@ -423,11 +423,11 @@ void prepare_fork(Process& process) {
   if (!state.published) publish(process);
 }
 
-void publish_forked_child(Process& process) {
+void publish_forked_child(Process& process, bool vfork) {
   // The parent's threads that held these locks at the fork do not exist in the child.
   new (&state_mutex) std::recursive_mutex();
   state.published = false;
-  publish(process);
+  if (!vfork) publish(process);
 }
 
 void unpublish() {

@@ -54,8 +54,9 @@ void string_areas(uint64_t areas[4]);
 // Writes this process's record, when the directory exists. Called at start, in a forked child,
 // after execve and when the guest changes its name or working directory.
 void publish(Process& process);
-// publish() in a child after fork(), whatever locks the parent's other threads held.
-void publish_forked_child(Process& process);
+// publish() in a child after fork(), whatever locks the parent's other threads held. A vfork
+// child, which execs or exits at once while its parent waits, publishes at execve instead.
+void publish_forked_child(Process& process, bool vfork);
 // Makes the directory exist and publishes this process, before a fork, so that the child
 // and the parent find each other.
 void prepare_fork(Process& process);
