@@ -559,6 +559,44 @@ describeKvm('hostile paths in the synthesized trees', () => {
     }
   });
 
+  test('ps runs while processes start and exit', () => {
+    const containerDir = fs.mkdtempSync(path.join(scratch, 'container-'));
+    const script = [
+      'for i in $(seq 12); do sleep 0.$i & done',
+      'for j in 1 2 3 4; do ps -o pid,comm > /dev/shm/ps.$j 2>&1 || echo "ps failed"; done',
+      'wait',
+      'cat /dev/shm/ps.4',
+    ].join('; ');
+    const result = run(busybox, ['sh', '-c', script], { containerDir });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).not.toContain('ps failed');
+    expect(result.stdout).toMatch(/\bsh\b/);
+    expect(fs.readdirSync(path.join(containerDir, 'pids'))).toEqual([]);
+  });
+
+  test('a corrupt record is ignored', () => {
+    const containerDir = fs.mkdtempSync(path.join(scratch, 'container-'));
+    fs.mkdirSync(path.join(containerDir, 'pids'));
+    // pid 1 is alive on every host, so only the record's content can rule it out.
+    fs.writeFileSync(path.join(containerDir, 'pids', '1'), 'exe 999999\nnot a record');
+    fs.writeFileSync(path.join(containerDir, 'pids', 'not-a-pid'), 'comm 3\nbad\n');
+    const rows = psRows(
+      run(debian, ['ps', '-e', '-o', 'pid,ppid,comm,args'], { containerDir }).stdout,
+    );
+    expect(rows.map((row) => row.comm)).toEqual(['ps']);
+    expect(fs.existsSync(path.join(containerDir, 'pids', '1'))).toBe(true);
+  });
+
+  test('/dev/shm symlinks stay inside the shm folder', () => {
+    const containerDir = fs.mkdtempSync(path.join(scratch, 'container-'));
+    const script =
+      'ln -s .. /dev/shm/up && ln -s / /dev/shm/top && ls -a /dev/shm/up/ /dev/shm/top/';
+    const out = sh(debian, script, { containerDir });
+    expect(out).not.toContain('pids');
+    expect(out).toContain('up');
+    expect(run(debian, ['ls', '/dev/shm/../pids'], { containerDir }).status).not.toBe(0);
+  });
+
   test('rewinding a /proc listing reads it again', () => {
     // find reads /proc/self/fd with one descriptor and stats each entry through it.
     const out = sh(debian, 'find /proc/self/ -maxdepth 1 -name status -o -maxdepth 1 -name fd');
