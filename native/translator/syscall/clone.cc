@@ -127,7 +127,7 @@ int64_t fork_process(Thread& thread, const CloneRequest& request) {
   state.fs_base = thread.vcpu->get_msr(arch::kMsrFsBase);
   state.gs_base = thread.vcpu->get_msr(arch::kMsrGsBase);
 
-  // The child's record names this process as its parent, so this one must be listed too.
+  // The child's /proc shows its host parent as its parent only when that has a record too.
   vfs::registry::prepare_fork(thread.process);
   int vfork_pipe[2] = {-1, -1};
   if (vfork && pipe2(vfork_pipe, O_CLOEXEC) < 0) return -errno;
