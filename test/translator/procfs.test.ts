@@ -274,6 +274,14 @@ describeKvm('procps, util-linux and coreutils on the synthesized /proc', () => {
     );
   });
 
+  test('relative paths from / reach the synthesized trees', () => {
+    const out = sh(
+      debian,
+      'cd / && head -1 proc/self/status && cat ./proc/sys/kernel/ostype && stat -c %F dev/null',
+    );
+    expect(out).toBe('Name:\thead\nLinux\ncharacter special file\n');
+  });
+
   test('/proc/sys/kernel and /proc/version match uname', () => {
     const out = sh(debian, 'cat /proc/sys/kernel/osrelease /proc/sys/kernel/ostype; uname -r');
     const [release, type, uname] = out.trim().split('\n');

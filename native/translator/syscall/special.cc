@@ -283,7 +283,9 @@ bool in_shm(const std::string& absolute) {
 
 bool may_be_special(const vfs::Base& base, const std::string& path) {
   if (!path.empty() && path[0] == '/') return vfs::synthetic::in_tree(path);
-  return vfs::synthetic::in_tree(base.guest_path) || path.find("..") != std::string::npos;
+  if (vfs::synthetic::in_tree(base.guest_path) || path.find("..") != std::string::npos) return true;
+  // "proc/self" from the root directory.
+  return base.guest_path == "/" && vfs::synthetic::in_tree(vfs::lexical_absolute("/", path));
 }
 
 bool open_special(Thread& thread, const std::string& absolute, int flags, mode_t mode,
