@@ -132,7 +132,8 @@ int open_shm(Thread& thread, const std::string& path, int flags, mode_t mode) {
   if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
     how.mode = mode & ~thread.process.fs.umask & 07777;
   }
-  // Confined to the folder: a symlink in /dev/shm cannot lead out of it.
+  // Confined to the folder: a symlink in /dev/shm cannot lead out of it. NOTE: so an absolute
+  // symlink there resolves from /dev/shm, not from the container's root as on Linux.
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   const char* name = path.empty() ? "." : path.c_str();
   long fd;

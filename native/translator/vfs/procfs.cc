@@ -228,6 +228,7 @@ std::string stat_text(const Target& target) {
     fields[17] = std::to_string(process.live_threads.load());
     fields[20] = std::to_string(guest_size(process));
   } else {
+    // NOTE: vsize and rss of another process are its translator's, guest memory included.
     fields[17] = std::to_string(guest_tasks(target.pid).size());
   }
   return std::to_string(target.tid) + " (" + comm_of(target) + ") " + join_fields(fields) + "\n";
