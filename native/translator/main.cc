@@ -6,10 +6,14 @@
 //                   [--user UID:GID[:GID,...]]
 //                   [--mount type=bind|tmpfs,source=HOST,target=GUEST[,readonly]]...
 //                   [--tty | --console-socket PATH] [--console-size ROWSxCOLS]
-//                   [--ready-fd N] [--wait-fifo PATH] -- PROGRAM [ARG...]
+//                   [--ready-fd N] [--wait-fifo PATH] [--container-dir DIR]
+//                   -- PROGRAM [ARG...]
 //
 // --shared-inodes names the list of inodes the root shares with its image (the container's
 // copy-on-write layer, vfs/copy_up.h); --user sets the guest's credentials.
+// --container-dir names a host folder of the container where each of its processes registers
+// itself, so /proc lists them all, and where /dev/shm lives. Without it, the program's own
+// process tree shares a private folder.
 //
 // --tty gives the program a new pseudo-terminal as stdin, stdout, stderr and controlling
 // terminal, and relays this process's stdin and stdout to it; --console-socket PATH instead sends
@@ -47,6 +51,7 @@
 #include "translator/tty/console.h"
 #include "translator/util/log.h"
 #include "translator/util/stats.h"
+#include "translator/vfs/registry.h"
 
 namespace {
 
@@ -60,6 +65,7 @@ struct CommandLine {
   std::string cwd = "/";
   std::vector<std::string> env;
   std::vector<std::string> argv;
+  std::string container_dir;
   bool read_only = false;
   int ready_fd = -1;
   std::string wait_fifo;
@@ -79,7 +85,7 @@ struct CommandLine {
       "[--read-only] [--trace] [--stats] [--shared-inodes FILE] [--hostname NAME] "
       "[--user UID:GID[:GID,...]] [--mount type=bind,source=HOST,target=GUEST[,readonly]]... "
       "[--tty | --console-socket PATH] [--console-size ROWSxCOLS] [--ready-fd N] "
-      "[--wait-fifo PATH] -- PROGRAM [ARG...]");
+      "[--wait-fifo PATH] [--container-dir DIR] -- PROGRAM [ARG...]");
   _exit(kExitTranslatorFailed);
 }
 
@@ -157,6 +163,8 @@ CommandLine parse(int argc, char** argv) {
       line.options.trace = true;
     } else if (arg == "--read-only") {
       line.read_only = true;
+    } else if (arg == "--container-dir") {
+      line.container_dir = value();
     } else if (arg == "--stats") {
       noah::stats::enabled = true;
     } else if (arg == "--ready-fd") {
@@ -304,6 +312,11 @@ int main(int argc, char** argv) {
   }
   // The guest's umask is applied by the translator; the host must not apply its own too.
   umask(0);
+  std::string registry_error;
+  if (!noah::vfs::registry::configure(line.container_dir, registry_error)) {
+    noah::log::error("%s", registry_error.c_str());
+    return kExitTranslatorFailed;
+  }
   try {
     noah::Process process(line.root, line.options);
     process.fs.read_only = line.read_only;
@@ -336,6 +349,8 @@ int main(int argc, char** argv) {
       noah::log::error("exec %s: %s", program.c_str(), strerror(-result));
       return result == -ENOENT ? kExitNotFound : kExitCannotExecute;
     }
+    noah::vfs::registry::record_program_start(process, start.stack_pointer);
+    noah::vfs::registry::publish(process);
     if (line.options.trace) {
       std::string args;
       for (const auto& arg : prepared.argv) args += (args.empty() ? "\"" : ", \"") + arg + "\"";
@@ -356,6 +371,7 @@ int main(int argc, char** argv) {
     thread.run();
   } catch (const std::exception& error) {
     noah::log::error("%s", error.what());
+    noah::vfs::registry::unpublish();
     return kExitTranslatorFailed;
   }
 }
