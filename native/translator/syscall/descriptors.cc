@@ -16,6 +16,8 @@
 #include "translator/syscall/fd.h"
 #include "translator/syscall/guest.h"
 #include "translator/syscall/handlers.h"
+#include "translator/tty/console.h"
+#include "translator/vfs/registry.h"
 
 namespace noah::syscall {
 namespace {
@@ -60,13 +62,30 @@ constexpr IoctlInfo kIoctls[] = {
     {FIOASYNC, IoctlArg::kIn, sizeof(int)},
     {TIOCGPTN, IoctlArg::kOut, sizeof(unsigned)},
     {TIOCSPTLCK, IoctlArg::kIn, sizeof(int)},
-    {TIOCSCTTY, IoctlArg::kValue, 0},
     {TIOCNOTTY, IoctlArg::kValue, 0},
+    {TIOCEXCL, IoctlArg::kValue, 0},
+    {TIOCNXCL, IoctlArg::kValue, 0},
+    {TIOCGEXCL, IoctlArg::kOut, sizeof(int)},
+    {TIOCPKT, IoctlArg::kIn, sizeof(int)},
+    {TIOCGPKT, IoctlArg::kOut, sizeof(int)},
+    {TIOCGETD, IoctlArg::kOut, sizeof(int)},
+    {TIOCSETD, IoctlArg::kIn, sizeof(int)},
+    {TIOCGDEV, IoctlArg::kOut, sizeof(unsigned)},
+    {TIOCSIG, IoctlArg::kValue, 0},
     {TCFLSH, IoctlArg::kValue, 0},
     {TCXONC, IoctlArg::kValue, 0},
     {TCSBRK, IoctlArg::kValue, 0},
     {TCSBRKP, IoctlArg::kValue, 0},
 };
+
+// TIOCGPTPEER: opens the slave of the pseudo-terminal master `host` with open flags `flags`.
+int64_t open_terminal_peer(Thread& thread, int host, uint64_t flags) {
+  constexpr uint64_t kValid = O_ACCMODE | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+  if (flags & ~kValid) return -EINVAL;
+  int peer = ::ioctl(host, TIOCGPTPEER, static_cast<int>(flags) | O_CLOEXEC);
+  if (peer < 0) return -errno;
+  return install_fd(thread, peer, tty::terminal_name(peer), (flags & O_CLOEXEC) != 0);
+}
 
 }  // namespace
 
@@ -169,6 +188,10 @@ int64_t sys_ioctl(Thread& thread, int fd, Flags request, uint64_t arg) {
   unsigned long code = static_cast<unsigned>(request.value);
   if (code == FIOCLEX) return files.set_cloexec(fd, true);
   if (code == FIONCLEX) return files.set_cloexec(fd, false);
+  if (code == TIOCGPTPEER) return open_terminal_peer(thread, host, arg);
+  // Taking a terminal from another session (argument 1) needs CAP_SYS_ADMIN on Linux, which a
+  // container's root lacks; the host must not grant it because the translator runs as root.
+  if (code == TIOCSCTTY) return host_result(::ioctl(host, TIOCSCTTY, 0));
   for (const IoctlInfo& info : kIoctls) {
     if (info.request != code) continue;
     if (info.arg == IoctlArg::kValue) return host_result(::ioctl(host, code, arg));
@@ -278,6 +301,7 @@ int64_t sys_fstat(Thread& thread, int fd, GuestPtr<void> stat) {
   if (!thread.process.mm.check(stat.address, sizeof(struct stat), mm::kWrite)) return -EFAULT;
   auto* out = reinterpret_cast<struct stat*>(stat.address);
   if (::fstat(host, out) < 0) return -errno;
+  if (auto file = file_of(thread, fd)) adjust_special_stat(file->guest_path, *out);
   if (thread.process.fs.ownership.in_xattrs()) {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", host);
@@ -287,10 +311,12 @@ int64_t sys_fstat(Thread& thread, int fd, GuestPtr<void> stat) {
 }
 
 int64_t sys_fstatfs(Thread& thread, int fd, GuestPtr<void> statfs) {
-  int host = host_fd(thread, fd);
-  if (host < 0) return host;
-  if (!thread.process.mm.check(statfs.address, sizeof(struct statfs), mm::kWrite)) return -EFAULT;
-  return host_result(::fstatfs(host, reinterpret_cast<struct statfs*>(statfs.address)));
+  auto file = file_of(thread, fd);
+  if (!file) return -EBADF;
+  struct statfs value;
+  if (::fstatfs(file->host_fd, &value) < 0) return -errno;
+  adjust_special_statfs(file->guest_path, value);
+  return copy_to_guest(thread, statfs.address, &value, sizeof value) ? 0 : -EFAULT;
 }
 
 int64_t sys_fchmod(Thread& thread, int fd, unsigned mode) {
@@ -313,15 +339,19 @@ int64_t sys_fchown(Thread& thread, int fd, int uid, int gid) {
 }
 
 int64_t sys_fchdir(Thread& thread, int fd) {
-  int host = host_fd(thread, fd);
-  if (host < 0) return host;
+  auto file = file_of(thread, fd);
+  if (!file) return -EBADF;
+  int host = file->host_fd;
   struct stat status;
   if (::fstat(host, &status) < 0) return -errno;
   if (!S_ISDIR(status.st_mode)) return -ENOTDIR;
   int copy = ::fcntl(host, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) return -errno;
   std::string path = thread.process.fs.guest_path(copy);
-  thread.process.fs.set_cwd(std::make_shared<vfs::OpenFile>(copy, path.empty() ? "/" : path));
+  // Synthesized directories (/proc) are outside the root; their guest path is as opened.
+  if (path.empty()) path = file->guest_path.empty() ? "/" : file->guest_path;
+  thread.process.fs.set_cwd(std::make_shared<vfs::OpenFile>(copy, path));
+  vfs::registry::publish(thread.process);
   return 0;
 }
 
