@@ -1,22 +1,46 @@
 import { packageVersion } from '../native';
 import { parseArgs } from './args';
 import { Command, CommandIo } from './command';
+import { containerCommand } from './commands/container';
+import { createCommand } from './commands/create';
+import { diffCommand } from './commands/diff';
+import { execCommand } from './commands/exec';
 import { imageCommand } from './commands/image';
 import { imagesCommand } from './commands/images';
 import { importCommand } from './commands/import';
 import { infoCommand } from './commands/info';
+import { inspectCommand } from './commands/inspect';
 import { loadCommand } from './commands/load';
+import { logsCommand } from './commands/logs';
 import { loginCommand } from './commands/login';
 import { logoutCommand } from './commands/logout';
+import { psCommand } from './commands/ps';
 import { pullCommand } from './commands/pull';
+import { rmCommand } from './commands/rm';
 import { rmiCommand } from './commands/rmi';
 import { runCommand } from './commands/run';
+import { startCommand } from './commands/start';
+import { killCommand, stopCommand } from './commands/stop';
 import { tagCommand } from './commands/tag';
+import { waitCommand } from './commands/wait';
 import { CliError, ExitStatus } from './errors';
+import { commandHelp } from './help';
 
 /** Every `noah` verb, in the order `noah --help` lists them. */
 export const commands: Command[] = [
   runCommand,
+  execCommand,
+  psCommand,
+  logsCommand,
+  stopCommand,
+  killCommand,
+  startCommand,
+  waitCommand,
+  rmCommand,
+  createCommand,
+  diffCommand,
+  inspectCommand,
+  containerCommand,
   pullCommand,
   imagesCommand,
   imageCommand,
@@ -41,18 +65,6 @@ function usage(): string {
     '',
     'Run "noah COMMAND --help" for the options of a command.',
   ].join('\n');
-}
-
-function commandHelp(command: Command): string {
-  const lines = [`Usage: noah ${command.name} ${command.usage}`, '', command.summary];
-  if (command.options.length > 0) {
-    lines.push('', 'Options:');
-    for (const option of command.options) {
-      const flag = (option.short ? `-${option.short}, ` : '    ') + `--${option.name}`;
-      lines.push(`  ${(flag + (option.value ? ' VALUE' : '')).padEnd(24)} ${option.help}`);
-    }
-  }
-  return lines.join('\n');
 }
 
 /** Runs `noah ARGV...` and resolves to the exit status. */

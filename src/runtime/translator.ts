@@ -1,8 +1,23 @@
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync, StdioOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import { translatorPath } from '../native';
 import { CliError } from '../cli/errors';
 import { constants } from 'node:os';
+
+/** One entry of the translator's mount table. */
+export interface TranslatorMount {
+  type: 'bind' | 'tmpfs';
+  source: string; // host path; for tmpfs an empty folder private to the container
+  target: string; // guest path
+  readonly: boolean;
+}
+
+/** The guest's user: real, effective and saved ids, and supplementary groups. */
+export interface TranslatorUser {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
 
 /** What the translator needs to start one guest program. */
 export interface TranslatorLaunch {
@@ -12,6 +27,12 @@ export interface TranslatorLaunch {
   cwd: string; // guest path
   trace?: boolean;
   readOnly?: boolean; // every change to a file under the root fails with EROFS
+  sharedInodes?: string; // file of inode numbers the root shares with the image tree
+  mounts?: TranslatorMount[];
+  hostname?: string;
+  user?: TranslatorUser;
+  containerDir?: string; // host folder where the container's translator processes register
+  tty?: boolean; // give the program a pseudo-terminal
 }
 
 /** Builds the translator's command line for `launch`. */
@@ -20,8 +41,103 @@ export function translatorArgs(launch: TranslatorLaunch): string[] {
   for (const entry of launch.env) args.push('--env', entry);
   if (launch.trace) args.push('--trace');
   if (launch.readOnly) args.push('--read-only');
+  if (launch.sharedInodes !== undefined) args.push('--shared-inodes', launch.sharedInodes);
+  for (const mount of launch.mounts ?? []) args.push('--mount', mountArgument(mount));
+  if (launch.hostname !== undefined) args.push('--hostname', launch.hostname);
+  if (launch.user !== undefined) args.push('--user', userArgument(launch.user));
+  if (launch.containerDir !== undefined) args.push('--container-dir', launch.containerDir);
+  if (launch.tty) args.push('--tty');
   args.push('--', ...launch.argv);
   return args;
+}
+
+function mountArgument(mount: TranslatorMount): string {
+  for (const value of [mount.source, mount.target]) {
+    // The translator splits the value at commas, so a path with one cannot be passed.
+    if (value.includes(',')) throw new CliError(`mount path ${value} contains a comma`);
+  }
+  const fields = [`type=${mount.type}`, `source=${mount.source}`, `target=${mount.target}`];
+  if (mount.readonly) fields.push('readonly');
+  return fields.join(',');
+}
+
+function userArgument(user: TranslatorUser): string {
+  const text = `${user.uid}:${user.gid}`;
+  return user.groups.length === 0 ? text : `${text}:${user.groups.join(',')}`;
+}
+
+/** Translator options that newer builds add; see `translatorSupports`. */
+export type TranslatorFeature =
+  '--shared-inodes' | '--mount' | '--hostname' | '--user' | '--container-dir' | '--tty';
+
+const probed = new Map<string, boolean>();
+
+/**
+ * Whether the translator build accepts `flag`. An older build (NOAH_TRANSLATOR may point at
+ * one) rejects an unknown option with "unknown option FLAG" before it looks at --root, so one
+ * short run of it with the flag alone answers the question.
+ */
+export function translatorSupports(flag: TranslatorFeature): boolean {
+  const executable = requireTranslator();
+  const key = `${executable}\0${flag}`;
+  const known = probed.get(key);
+  if (known !== undefined) return known;
+  const result = spawnSync(executable, [flag, 'probe-value'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  const supported = result.error === undefined && !result.stderr.includes(`unknown option ${flag}`);
+  probed.set(key, supported);
+  return supported;
+}
+
+function requireTranslator(): string {
+  const executable = translatorPath();
+  if (!fs.existsSync(executable)) {
+    throw new CliError(`translator not found at ${executable}: run "npm install" to build it`);
+  }
+  return executable;
+}
+
+/** Converts a process's end to an exit status as a shell reports it: 128+N when signal N ended it. */
+export function exitStatusOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (signal !== null) return 128 + (constants.signals[signal] ?? 0);
+  return code ?? 125;
+}
+
+/**
+ * Starts the translator for `launch`. `detached` puts it in a new session and process group,
+ * so that a signal to the group reaches every translator process of the container.
+ */
+export function spawnTranslator(
+  launch: TranslatorLaunch,
+  stdio: StdioOptions,
+  detached = false,
+): ChildProcess {
+  const executable = requireTranslator();
+  return spawn(executable, translatorArgs(launch), { stdio, detached });
+}
+
+/**
+ * Waits for a translator started by `spawnTranslator` and resolves to the guest's exit status.
+ * Signals that end a foreground program are passed on to the guest while it runs.
+ */
+export function waitForTranslator(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    // Ctrl-C reaches the whole foreground process group, so the guest gets it directly;
+    // these handlers keep Node alive to report the guest's status.
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+    const ignore = () => {};
+    for (const signal of signals) process.on(signal, signal === 'SIGINT' ? ignore : forward);
+    child.on('error', (error) =>
+      reject(new CliError(`start ${translatorPath()}: ${error.message}`)),
+    );
+    child.on('exit', (code, signal) => {
+      for (const s of signals) process.removeAllListeners(s);
+      resolve(exitStatusOf(code, signal));
+    });
+  });
 }
 
 /**
@@ -29,23 +145,5 @@ export function translatorArgs(launch: TranslatorLaunch): string[] {
  * guest's exit status, 128+N when signal N ended it, as a shell reports it.
  */
 export function runTranslator(launch: TranslatorLaunch): Promise<number> {
-  const executable = translatorPath();
-  if (!fs.existsSync(executable)) {
-    throw new CliError(`translator not found at ${executable}: run "npm install" to build it`);
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(executable, translatorArgs(launch), { stdio: 'inherit' });
-    // Ctrl-C reaches the whole foreground process group, so the guest gets it directly;
-    // these handlers keep Node alive to report the guest's status.
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
-    const ignore = () => {};
-    for (const signal of signals) process.on(signal, signal === 'SIGINT' ? ignore : forward);
-    child.on('error', (error) => reject(new CliError(`start ${executable}: ${error.message}`)));
-    child.on('exit', (code, signal) => {
-      for (const s of signals) process.removeAllListeners(s);
-      if (signal !== null) resolve(128 + (constants.signals[signal] ?? 0));
-      else resolve(code ?? 125);
-    });
-  });
+  return waitForTranslator(spawnTranslator(launch, 'inherit'));
 }

@@ -2,16 +2,57 @@ import * as fs from 'node:fs';
 import { resolveImage } from '../../image/images';
 import { NotFoundError } from '../../image/errors';
 import { ImageRecord, Store } from '../../image/store';
-import { mergeCommand, readRunConfig } from '../../runtime/image-config';
+import { checkCreateOptions, createContainer, CreateOptions } from '../../container/create';
+import { buildEnv } from '../../container/env';
+import { startAttached, startDetached } from '../../container/lifecycle';
+import { ContainerConfig, ContainerStore } from '../../container/store';
 import { runTranslator } from '../../runtime/translator';
-import { ParsedArgs, optionFlag, optionValue, parseArgs } from '../args';
+import { OptionSpec, ParsedArgs, optionFlag, optionValue, parseArgs } from '../args';
 import { Command, CommandIo } from '../command';
 import { CliError, ExitStatus, UsageError } from '../errors';
-import { openHomeStore, withImageErrors } from './image-errors';
+import { openContainerStore } from './container-store';
+import { withImageErrors } from './image-errors';
 import { pullCommand } from './pull';
 
-/** The PATH Docker gives a container whose image sets none. */
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Options of `noah run` and `noah create` that set up the container. */
+export const containerOptions: OptionSpec[] = [
+  { name: 'env', short: 'e', value: true, repeat: true, help: 'set an environment variable' },
+  {
+    name: 'env-file',
+    value: true,
+    repeat: true,
+    help: 'read environment variables from a file, one NAME=VALUE a line',
+  },
+  { name: 'workdir', short: 'w', value: true, help: 'working directory inside the container' },
+  {
+    name: 'user',
+    short: 'u',
+    value: true,
+    help: 'user to run as: NAME, UID, NAME:GROUP or UID:GID',
+  },
+  { name: 'name', value: true, help: 'name of the container (default: a random name)' },
+  { name: 'hostname', value: true, help: 'hostname (default: the first 12 digits of the ID)' },
+  { name: 'entrypoint', value: true, help: 'replace the image\'s entrypoint ("" clears it)' },
+  { name: 'pull', value: true, help: 'pull the image: "missing" (default), "always" or "never"' },
+  { name: 'interactive', short: 'i', help: 'keep stdin connected to the container' },
+  { name: 'tty', short: 't', help: 'give the container a pseudo-terminal' },
+  {
+    name: 'volume',
+    short: 'v',
+    value: true,
+    repeat: true,
+    help: 'bind-mount a host folder: HOST:CONTAINER[:ro]',
+  },
+  {
+    name: 'mount',
+    value: true,
+    repeat: true,
+    help: 'mount: type=bind,source=HOST,target=PATH[,readonly] or type=tmpfs,target=PATH',
+  },
+  { name: 'tmpfs', value: true, repeat: true, help: 'mount an empty temporary folder at PATH' },
+  { name: 'read-only', help: 'make the root filesystem read-only' },
+  { name: 'stop-signal', value: true, help: 'signal that stops the container (default SIGTERM)' },
+];
 
 /** `noah run`: start a program in a KVM guest. */
 export const runCommand: Command = {
@@ -25,12 +66,10 @@ export const runCommand: Command = {
       value: true,
       help: 'run from this root filesystem folder instead of an image',
     },
-    { name: 'env', short: 'e', value: true, repeat: true, help: 'set an environment variable' },
-    { name: 'workdir', short: 'w', value: true, help: 'working directory inside the container' },
+    ...containerOptions,
+    { name: 'detach', short: 'd', help: 'run in the background and print the container ID' },
+    { name: 'rm', help: 'remove the container when it exits' },
     { name: 'trace', help: 'print each system call to stderr, as strace does' },
-    { name: 'entrypoint', value: true, help: 'replace the image\'s entrypoint ("" clears it)' },
-    { name: 'pull', value: true, help: 'pull the image: "missing" (default), "always" or "never"' },
-    { name: 'read-only', help: 'make the root filesystem read-only' },
   ],
   async run(argv, io) {
     const parsed = parseArgs(argv, this.options, true);
@@ -42,7 +81,12 @@ export const runCommand: Command = {
     if (parsed.positionals.length === 0) {
       throw new UsageError('noah run --rootfs DIR needs a command to run');
     }
-    const env = parseEnv(parsed.options.get('env') ?? []);
+    const env = buildEnv({
+      home: '/root',
+      imageEnv: [],
+      envFiles: parsed.options.get('env-file') ?? [],
+      values: parsed.options.get('env') ?? [],
+    });
     return runTranslator({
       rootfs,
       argv: parsed.positionals,
@@ -98,62 +142,70 @@ async function pullThenResolve(store: Store, name: string, io: CommandIo): Promi
   return resolveImage(store, name);
 }
 
-/**
- * `noah run IMAGE`: the image's process in a container whose root is the image's unpacked
- * tree. TODO: a copy-on-write container layer; until it exists the root is read-only, so the
- * image is never changed.
- */
-async function runImage(parsed: ParsedArgs, io: CommandIo): Promise<number> {
-  const [name, ...args] = parsed.positionals;
-  if (name === undefined) throw new UsageError('noah run needs an image or --rootfs DIR');
-  const { config, rootfs } = await asNoahFailure(() =>
-    withImageErrors(async () => {
-      const store = await openHomeStore();
-      const found = await findImage(store, name, optionValue(parsed, 'pull') ?? 'missing', io);
-      return {
-        config: await readRunConfig(store, found),
-        rootfs: store.rootfsPath(found.chainId),
-      };
-    }),
-  );
-  const argv = mergeCommand(config, args, optionValue(parsed, 'entrypoint'));
-  if (argv.length === 0) {
-    throw new CliError(`no command specified: image ${name} has no Cmd or Entrypoint`);
-  }
-  const env = parseEnv(parsed.options.get('env') ?? [], config.env);
-  return runTranslator({
-    rootfs,
-    argv,
-    env,
-    cwd: workdirOption(parsed) ?? config.workingDir,
-    trace: optionFlag(parsed, 'trace') || process.env.NOAH_TRACE === '1',
-    readOnly: true,
-  });
+/** The create options that `parsed` sets, for image `imageName` and command `args`. */
+export function createOptionsOf(
+  parsed: ParsedArgs,
+  imageName: string,
+  args: string[],
+): CreateOptions {
+  return {
+    imageName,
+    args,
+    entrypoint: optionValue(parsed, 'entrypoint'),
+    env: parsed.options.get('env') ?? [],
+    envFiles: parsed.options.get('env-file') ?? [],
+    workdir: workdirOption(parsed),
+    user: optionValue(parsed, 'user'),
+    name: optionValue(parsed, 'name'),
+    hostname: optionValue(parsed, 'hostname'),
+    autoRemove: optionFlag(parsed, 'rm'),
+    tty: optionFlag(parsed, 'tty'),
+    interactive: optionFlag(parsed, 'interactive'),
+    volumes: parsed.options.get('volume') ?? [],
+    mounts: parsed.options.get('mount') ?? [],
+    tmpfs: parsed.options.get('tmpfs') ?? [],
+    readOnly: optionFlag(parsed, 'read-only'),
+    stopSignal: optionValue(parsed, 'stop-signal'),
+  };
 }
 
 /**
- * Builds the container's environment: the image's Env, then `-e` values, where `NAME=VALUE`
- * sets and a bare `NAME` copies the host's value when there is one. PATH and HOME default to
- * Docker's.
+ * Creates a container from the image that `parsed` names, pulling it when --pull asks, and
+ * returns the store and the container's configuration. Every failure is status 125.
  */
-function parseEnv(values: string[], imageEnv: string[] = []): string[] {
-  // Docker's defaults for a root user: HOME from the user's passwd entry, here root's.
-  const env = new Map<string, string>([
-    ['PATH', DEFAULT_PATH],
-    ['HOME', '/root'],
-  ]);
-  for (const entry of imageEnv) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
+export async function createFromArgs(
+  parsed: ParsedArgs,
+  io: CommandIo,
+): Promise<{ store: ContainerStore; config: ContainerConfig }> {
+  const [name, ...args] = parsed.positionals;
+  if (name === undefined) throw new UsageError('noah run needs an image or --rootfs DIR');
+  const options = createOptionsOf(parsed, name, args);
+  return asNoahFailure(() =>
+    withImageErrors(async () => {
+      const store = await openContainerStore();
+      const containerName = await checkCreateOptions(store, options);
+      const image = await findImage(
+        store.images,
+        name,
+        optionValue(parsed, 'pull') ?? 'missing',
+        io,
+      );
+      const config = await createContainer(store, image, containerName, options);
+      return { store, config };
+    }),
+  );
+}
+
+/**
+ * `noah run IMAGE`: creates a container and runs its command attached to this terminal, or
+ * with -d in the background under a supervisor, printing the container ID.
+ */
+async function runImage(parsed: ParsedArgs, io: CommandIo): Promise<number> {
+  const { store, config } = await createFromArgs(parsed, io);
+  if (optionFlag(parsed, 'detach')) {
+    await asNoahFailure(() => withImageErrors(() => startDetached(store, config.id)));
+    io.stdout.write(`${config.id}\n`);
+    return ExitStatus.ok;
   }
-  for (const value of values) {
-    const eq = value.indexOf('=');
-    if (eq === 0) throw new UsageError(`invalid environment variable: ${value}`);
-    if (eq > 0) {
-      env.set(value.slice(0, eq), value.slice(eq + 1));
-    } else if (process.env[value] !== undefined) {
-      env.set(value, process.env[value]!);
-    }
-  }
-  return [...env].map(([name, value]) => `${name}=${value}`);
+  return asNoahFailure(() => withImageErrors(() => startAttached(store, config.id)));
 }

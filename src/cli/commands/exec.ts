@@ -1,0 +1,95 @@
+import { overrideEnv } from '../../container/env';
+import { ContainerError } from '../../container/errors';
+import { containerLaunch } from '../../container/launch';
+import { ContainerStore } from '../../container/store';
+import { resolveUser } from '../../container/user';
+import { spawnTranslator, waitForTranslator } from '../../runtime/translator';
+import { optionFlag, optionValue, ParsedArgs, parseArgs } from '../args';
+import { Command, CommandIo } from '../command';
+import { UsageError } from '../errors';
+import { openContainerStore } from './container-store';
+import { withImageErrors } from './image-errors';
+import { runCommand } from './run';
+
+/**
+ * `noah exec`: a new process in a running container's root, with its mounts, hostname and
+ * environment. When no container has the name, it is taken as an image and the command runs
+ * in a new container that is removed afterwards (`noah run --rm -i`).
+ */
+export const execCommand: Command = {
+  name: 'exec',
+  usage: '[OPTIONS] CONTAINER|IMAGE COMMAND [ARG...]',
+  summary: 'Run a command in a running container, or in a throwaway one of an image',
+  stopAtPositional: true,
+  options: [
+    { name: 'interactive', short: 'i', help: 'keep stdin connected' },
+    { name: 'tty', short: 't', help: 'give the command a pseudo-terminal' },
+    { name: 'env', short: 'e', value: true, repeat: true, help: 'set an environment variable' },
+    { name: 'workdir', short: 'w', value: true, help: 'working directory inside the container' },
+    {
+      name: 'user',
+      short: 'u',
+      value: true,
+      help: 'user to run as: NAME, UID, NAME:GROUP or UID:GID',
+    },
+  ],
+  async run(argv, io) {
+    const parsed = parseArgs(argv, this.options, true);
+    const [target, ...command] = parsed.positionals;
+    if (target === undefined || command.length === 0) {
+      throw new UsageError('noah exec needs a container and a command');
+    }
+    const workdir = optionValue(parsed, 'workdir');
+    if (workdir !== undefined && !workdir.startsWith('/')) {
+      throw new UsageError(
+        `the working directory "${workdir}" is invalid: it must be an absolute path`,
+      );
+    }
+    const store = await withImageErrors(openContainerStore);
+    const container = await withImageErrors(() => store.find(target));
+    if (container === undefined) return runInImage(parsed, target, command, io);
+    return withImageErrors(() => execIn(store, container.config.id, parsed, command));
+  },
+};
+
+async function execIn(
+  store: ContainerStore,
+  id: string,
+  parsed: ParsedArgs,
+  command: string[],
+): Promise<number> {
+  const container = await store.get(id);
+  const { config } = container;
+  if (container.state.status !== 'running') {
+    throw new ContainerError(`container ${config.name} is not running`, 1);
+  }
+  const userSpec = optionValue(parsed, 'user');
+  const user =
+    userSpec === undefined ? undefined : await resolveUser(store.rootfs(config), userSpec);
+  let env = overrideEnv(config.env, parsed.options.get('env') ?? []);
+  if (user !== undefined && !(parsed.options.get('env') ?? []).some((e) => e.startsWith('HOME='))) {
+    env = overrideEnv(env, [`HOME=${user.home}`]);
+  }
+  const tty = optionFlag(parsed, 'tty');
+  const launch = containerLaunch(store, config, {
+    argv: command,
+    env,
+    cwd: optionValue(parsed, 'workdir'),
+    user,
+    tty,
+  });
+  const stdin = optionFlag(parsed, 'interactive') || tty ? 'inherit' : 'ignore';
+  return waitForTranslator(spawnTranslator(launch, [stdin, 'inherit', 'inherit']));
+}
+
+/** Runs `noah run --rm -i IMAGE COMMAND` with exec's options. */
+function runInImage(parsed: ParsedArgs, image: string, command: string[], io: CommandIo) {
+  const args = ['--rm', '-i'];
+  if (optionFlag(parsed, 'tty')) args.push('-t');
+  for (const value of parsed.options.get('env') ?? []) args.push('-e', value);
+  const workdir = optionValue(parsed, 'workdir');
+  if (workdir !== undefined) args.push('-w', workdir);
+  const user = optionValue(parsed, 'user');
+  if (user !== undefined) args.push('-u', user);
+  return runCommand.run([...args, '--', image, ...command], io);
+}

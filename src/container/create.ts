@@ -1,0 +1,205 @@
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { ImageRecord, removeTree } from '../image/store';
+import { mergeCommand, readRunConfig } from '../runtime/image-config';
+import { translatorSupports } from '../runtime/translator';
+import { buildEnv } from './env';
+import { ContainerError } from './errors';
+import { writeEtcFiles } from './etc-files';
+import {
+  checkDuplicateTargets,
+  MountRequest,
+  parseMount,
+  parseTmpfs,
+  parseVolume,
+  resetTmpfsFolders,
+  translatorMounts,
+} from './mounts';
+import { checkName, randomName } from './names';
+import { parseSignal } from './process';
+import { cloneRootfs, copyOnWriteAvailable } from './rootfs';
+import { ContainerConfig, ContainerStore, newState } from './store';
+import { resolveUser } from './user';
+
+/** What `noah run` and `noah create` take from the command line. */
+export interface CreateOptions {
+  imageName: string;
+  args: string[];
+  entrypoint?: string;
+  env: string[];
+  envFiles: string[];
+  workdir?: string;
+  user?: string;
+  name?: string;
+  hostname?: string;
+  autoRemove: boolean;
+  tty: boolean;
+  interactive: boolean;
+  volumes: string[];
+  mounts: string[];
+  tmpfs: string[];
+  readOnly: boolean;
+  stopSignal?: string;
+}
+
+/**
+ * Checks the options that need no image, so that a bad name, signal or mount fails before a
+ * pull. Resolves to the container's name.
+ */
+export async function checkCreateOptions(
+  store: ContainerStore,
+  options: CreateOptions,
+): Promise<string> {
+  if (options.name !== undefined) {
+    const problem = checkName(options.name);
+    if (problem !== undefined) throw new ContainerError(problem);
+    await store.checkNameFree(options.name.replace(/^\//, ''));
+  }
+  if (options.stopSignal !== undefined) parseSignal(options.stopSignal);
+  if (
+    options.hostname !== undefined &&
+    !/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(options.hostname)
+  ) {
+    throw new ContainerError(
+      `invalid hostname "${options.hostname}": use letters, digits, . and -`,
+    );
+  }
+  if (options.workdir !== undefined && !options.workdir.startsWith('/')) {
+    throw new ContainerError(
+      `the working directory "${options.workdir}" is invalid: it must be an absolute path`,
+    );
+  }
+  if (options.tty && !translatorSupports('--tty')) {
+    throw new ContainerError('-t needs a translator with --tty, which this build lacks');
+  }
+  return options.name?.replace(/^\//, '') ?? (await freeRandomName(store));
+}
+
+async function freeRandomName(store: ContainerStore): Promise<string> {
+  return pickFreeName(new Set((await store.list()).map((c) => c.config.name)));
+}
+
+function pickFreeName(taken: Set<string>): string {
+  for (let attempt = 0; ; attempt++) {
+    const name = randomName(attempt);
+    if (!taken.has(name)) return name;
+  }
+}
+
+/**
+ * Creates a container of `image`: its root, etc files, mount folders and records, assembled
+ * in tmp/ and moved into containers/ in one rename. On any failure nothing is left behind,
+ * except a -v source folder that Docker would have created too.
+ */
+export async function createContainer(
+  store: ContainerStore,
+  image: ImageRecord,
+  name: string,
+  options: CreateOptions,
+): Promise<ContainerConfig> {
+  const requests = mountRequests(options);
+  const imageConfig = await readRunConfig(store.images, image);
+  const argv = mergeCommand(imageConfig, options.args, options.entrypoint);
+  if (argv.length === 0) {
+    throw new ContainerError(
+      `no command specified: image ${options.imageName} has no Cmd or Entrypoint`,
+    );
+  }
+  const id = ContainerStore.newId();
+  const finalDir = store.dir(id);
+  const folder = store.images.temporaryPath('container');
+  await fsp.mkdir(folder);
+  try {
+    const copyOnWrite = copyOnWriteAvailable();
+    const imageTree = store.images.rootfsPath(image.chainId);
+    if (copyOnWrite) {
+      cloneRootfs(imageTree, path.join(folder, 'rootfs'), path.join(folder, 'shared-inodes'));
+    }
+    const root = copyOnWrite ? path.join(folder, 'rootfs') : imageTree;
+    const userSpec = options.user ?? imageConfig.user;
+    const user = await resolveUser(root, userSpec);
+    if (
+      (user.uid !== 0 || user.gid !== 0 || user.groups.length > 0) &&
+      !translatorSupports('--user')
+    ) {
+      throw new ContainerError(
+        `-u ${userSpec} needs a translator with --user, which this build lacks`,
+      );
+    }
+    const hostname = options.hostname ?? id.slice(0, 12);
+    const config: ContainerConfig = {
+      id,
+      name,
+      created: new Date().toISOString(),
+      image: image.id,
+      imageName: options.imageName,
+      chainId: image.chainId,
+      entrypoint:
+        options.entrypoint === undefined ? imageConfig.entrypoint : argvOf(options.entrypoint),
+      cmd:
+        options.args.length > 0
+          ? options.args
+          : options.entrypoint === undefined
+            ? imageConfig.cmd
+            : [],
+      argv,
+      env: buildEnv({
+        hostname,
+        home: user.home,
+        imageEnv: imageConfig.env,
+        envFiles: options.envFiles,
+        values: options.env,
+      }),
+      workingDir: options.workdir ?? imageConfig.workingDir,
+      user: userSpec,
+      resolvedUser: { uid: user.uid, gid: user.gid, groups: user.groups },
+      hostname,
+      mounts: translatorMounts(requests, finalDir),
+      readOnly: options.readOnly || !copyOnWrite,
+      copyOnWrite,
+      tty: options.tty,
+      interactive: options.interactive,
+      stopSignal: options.stopSignal ?? 'SIGTERM',
+      autoRemove: options.autoRemove,
+    };
+    await writeEtcFiles(folder, hostname);
+    await fsp.writeFile(path.join(folder, 'stdout.log'), '');
+    await fsp.writeFile(path.join(folder, 'stderr.log'), '');
+    await fsp.mkdir(path.join(folder, 'processes'));
+    resetTmpfsFolders(translatorMounts(requests, folder));
+    await fsp.writeFile(
+      path.join(folder, 'container.json'),
+      JSON.stringify(config, null, 2) + '\n',
+    );
+    await fsp.writeFile(
+      path.join(folder, 'state.json'),
+      JSON.stringify(newState(), null, 2) + '\n',
+    );
+    await store.commit(folder, config, options.name === undefined ? pickFreeName : undefined);
+    return config;
+  } catch (error) {
+    await removeTree(folder);
+    throw error;
+  }
+}
+
+function argvOf(entrypoint: string): string[] {
+  return entrypoint === '' ? [] : [entrypoint];
+}
+
+function mountRequests(options: CreateOptions): MountRequest[] {
+  const requests = [
+    ...options.mounts.map(parseMount),
+    ...options.tmpfs.map(parseTmpfs),
+    // -v last: it creates a missing source folder, which should not happen when another
+    // mount option is invalid.
+    ...options.volumes.map(parseVolume),
+  ];
+  checkDuplicateTargets(requests);
+  if (requests.length > 0 && !translatorSupports('--mount')) {
+    throw new ContainerError(
+      '-v, --mount and --tmpfs need a translator with --mount, which this build lacks',
+    );
+  }
+  return requests;
+}

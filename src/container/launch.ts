@@ -1,0 +1,45 @@
+import * as path from 'node:path';
+import { TranslatorLaunch, TranslatorUser, translatorSupports } from '../runtime/translator';
+import { etcMounts } from './etc-files';
+import { ContainerConfig, ContainerStore } from './store';
+
+/** What `noah exec` changes for its process; the rest comes from the container. */
+export interface ProcessOverrides {
+  argv?: string[];
+  env?: string[];
+  cwd?: string;
+  user?: TranslatorUser;
+  tty?: boolean;
+}
+
+/**
+ * The translator launch of a process in container `config`: its root, mounts (the user's
+ * and the etc files), hostname, user and environment. A translator that lacks an optional
+ * flag runs without it; create refused the options that cannot do without one.
+ */
+export function containerLaunch(
+  store: ContainerStore,
+  config: ContainerConfig,
+  overrides: ProcessOverrides = {},
+): TranslatorLaunch {
+  const dir = store.dir(config.id);
+  const user = overrides.user ?? config.resolvedUser;
+  const launch: TranslatorLaunch = {
+    rootfs: store.rootfs(config),
+    argv: overrides.argv ?? config.argv,
+    env: overrides.env ?? config.env,
+    cwd: overrides.cwd ?? config.workingDir,
+    trace: process.env.NOAH_TRACE === '1',
+    readOnly: config.readOnly,
+    tty: overrides.tty ?? config.tty,
+  };
+  if (config.copyOnWrite) launch.sharedInodes = path.join(dir, 'shared-inodes');
+  if (translatorSupports('--mount')) {
+    const userTargets = new Set(config.mounts.map((m) => m.target));
+    launch.mounts = [...etcMounts(dir, userTargets), ...config.mounts];
+  }
+  if (translatorSupports('--hostname')) launch.hostname = config.hostname;
+  if (translatorSupports('--user')) launch.user = user;
+  if (translatorSupports('--container-dir')) launch.containerDir = path.join(dir, 'processes');
+  return launch;
+}

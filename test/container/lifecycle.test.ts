@@ -1,0 +1,449 @@
+/**
+ * Container lifecycle through the CLI: -d with logs, exec, stop, kill, start, wait, rm,
+ * inspect, container prune, rmi of an image in use, names taken by two commands at once, and
+ * state after the container's processes are killed with SIGKILL.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { describeKvm } from '../helpers/kvm';
+import { testRegistryImage } from '../helpers/registry';
+import { NoahHome, testWith, waitFor } from './noah';
+
+let home: NoahHome;
+let debian: string;
+
+beforeAll(() => {
+  home = new NoahHome('lifecycle');
+  debian = testRegistryImage('debian').reference;
+  expect(home.run(['pull', debian]).status).toBe(0);
+});
+
+afterAll(() => {
+  home.run(['rm', '-f', ...home.containerIds()]);
+  home.remove();
+});
+
+/** Starts `script` under sh in a detached container and returns its ID. */
+function detached(name: string, script: string, ...options: string[]): string {
+  const result = home.run([
+    'run',
+    '-d',
+    '--name',
+    name,
+    ...options,
+    '--entrypoint',
+    'sh',
+    debian,
+    '-c',
+    script,
+  ]);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  expect(result.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+  return result.stdout.trim();
+}
+
+interface Inspected {
+  Id: string;
+  Name: string;
+  State: {
+    Status: string;
+    Running: boolean;
+    Pid: number;
+    ExitCode: number;
+    StartedAt: string;
+    FinishedAt: string;
+  };
+  Config: {
+    Image: string;
+    Cmd: string[];
+    Entrypoint: string[];
+    Env: string[];
+    WorkingDir: string;
+    User: string;
+    Hostname: string;
+  };
+}
+
+/** The names of the running containers, from `ps --format json`. */
+function runningNames(): string[] {
+  const lines = home.run(['ps', '--format', 'json']).stdout.split('\n');
+  return lines.filter((line) => line !== '').map((line) => JSON.parse(line).Names as string);
+}
+
+/** The host processes of a container's translators, found by the root they were given. */
+function processesOf(name: string): string[] {
+  const root = path.join(home.dir, 'containers', inspect(name).Id, 'rootfs');
+  return fs.readdirSync('/proc').filter((pid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv[argv.indexOf('--root') + 1] === root;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function inspect(name: string): Inspected {
+  const result = home.run(['inspect', name]);
+  expect(result.status).toBe(0);
+  return (JSON.parse(result.stdout) as Inspected[])[0];
+}
+
+describeKvm('detached containers', () => {
+  test('-d then logs, logs -f and wait', () => {
+    const id = detached('logger', 'echo out; echo err >&2; sleep 1; echo late; exit 3');
+    const waited = home.run(['wait', 'logger']);
+    expect(waited.stdout).toBe('3\n');
+    const logs = home.run(['logs', id.slice(0, 12)]);
+    expect(logs.stdout).toBe('out\nlate\n');
+    expect(logs.stderr).toBe('err\n');
+    expect(inspect('logger').State).toMatchObject({
+      Status: 'exited',
+      Running: false,
+      ExitCode: 3,
+    });
+    expect(home.run(['rm', 'logger']).status).toBe(0);
+  });
+
+  test('logs -f follows output until the container exits', () => {
+    detached('follower', 'for i in 1 2 3; do echo line $i; sleep 0.3; done');
+    const result = home.run(['logs', '-f', 'follower']);
+    expect(result.stdout).toBe('line 1\nline 2\nline 3\n');
+    expect(home.run(['rm', 'follower']).status).toBe(0);
+  });
+
+  test('ps, inspect and exec in a running container', () => {
+    const id = detached('sleeper', 'sleep 60', '-e', 'FROM_RUN=yes', '-w', '/tmp');
+    const listed = home.run(['ps']);
+    expect(listed.stdout).toMatch(
+      new RegExp(
+        `^${id.slice(0, 12)}\\s+${debian.replace(/[.:/]/g, '.')}\\s+"sh -c 'sleep 60'"\\s+.* ago\\s+Up .*\\s+sleeper\\n`,
+        'm',
+      ),
+    );
+    expect(home.run(['ps', '-q']).stdout).toBe(`${id.slice(0, 12)}\n`);
+    const json = JSON.parse(home.run(['ps', '--format', 'json']).stdout) as Record<string, string>;
+    expect(json).toMatchObject({ ID: id.slice(0, 12), Names: 'sleeper', State: 'running' });
+
+    const details = inspect('sleeper');
+    expect(details.Id).toBe(id);
+    expect(details.Name).toBe('/sleeper');
+    expect(details.State.Running).toBe(true);
+    expect(details.State.Pid).toBeGreaterThan(0);
+    expect(details.Config).toMatchObject({
+      Image: debian,
+      Entrypoint: ['sh'],
+      Cmd: ['-c', 'sleep 60'],
+      WorkingDir: '/tmp',
+      Hostname: id.slice(0, 12),
+    });
+    expect(details.Config.Env).toContain('FROM_RUN=yes');
+
+    const exec = home.run(['exec', 'sleeper', 'sh', '-c', 'echo $FROM_RUN $EXTRA; pwd']);
+    expect(exec.stdout).toBe('yes\n/tmp\n');
+    const withOptions = home.run([
+      'exec',
+      '-e',
+      'EXTRA=1',
+      '-w',
+      '/etc',
+      'sleeper',
+      'sh',
+      '-c',
+      'echo $FROM_RUN $EXTRA; pwd; exit 4',
+    ]);
+    expect(withOptions.stdout).toBe('yes 1\n/etc\n');
+    expect(withOptions.status).toBe(4);
+    const asUser = home.run(['exec', '-u', 'nobody', 'sleeper', 'sh', '-c', 'id -u; echo $HOME']);
+    expect(asUser.stdout).toBe('65534\n/nonexistent\n');
+    const input = home.run(['exec', '-i', 'sleeper', 'cat'], 'piped\n');
+    expect(input.stdout).toBe('piped\n');
+    expect(home.run(['rm', 'sleeper']).status).toBe(1);
+    expect(home.run(['rm', '-f', 'sleeper']).status).toBe(0);
+    expect(home.run(['ps', '-a', '-q']).stdout).not.toContain(id.slice(0, 12));
+  });
+
+  testWith('--container-dir')('ps in exec lists all processes of the container', () => {
+    const busybox = testRegistryImage('busybox').reference;
+    const run = home.run(['run', '-d', '--name', 'procs', busybox, 'sleep', '60']);
+    expect(run.status).toBe(0);
+    const listed = home.run(['exec', 'procs', 'ps', '-o', 'args']);
+    expect(listed.stdout).toMatch(/^\s*sleep 60$/m);
+    expect(listed.stdout).toMatch(/^\s*ps -o args$/m);
+    expect(listed.status).toBe(0);
+    expect(home.run(['rm', '-f', 'procs']).status).toBe(0);
+  });
+
+  testWith('--tty')('exec -t gives the command a pseudo-terminal', () => {
+    detached('terminal', 'sleep 60');
+    const result = home.run(['exec', '-t', 'terminal', 'tty']);
+    expect(result.stdout.replace(/\r/g, '')).toMatch(/^\/dev\/pts\/\d+\n$/);
+    expect(result.status).toBe(0);
+    expect(home.run(['rm', '-f', 'terminal']).status).toBe(0);
+  });
+
+  test('stop sends SIGTERM: status 143', () => {
+    detached('stop-term', 'sleep 60');
+    const started = Date.now();
+    expect(home.run(['stop', 'stop-term']).stdout).toBe('stop-term\n');
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(inspect('stop-term').State.ExitCode).toBe(143);
+    expect(home.run(['ps', '-a']).stdout).toMatch(/Exited \(143\)/);
+  });
+
+  test('stop -t sends SIGKILL when the stop signal is ignored: status 137', () => {
+    detached('stop-kill', 'trap "" TERM; while :; do sleep 0.2; done');
+    const started = Date.now();
+    expect(home.run(['stop', '-t', '1', 'stop-kill']).status).toBe(0);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(1000);
+    expect(elapsed).toBeLessThan(8000);
+    expect(inspect('stop-kill').State.ExitCode).toBe(137);
+  });
+
+  test('--stop-signal replaces SIGTERM', () => {
+    detached(
+      'stop-int',
+      'trap "exit 42" INT; while :; do sleep 0.2; done',
+      '--stop-signal',
+      'SIGINT',
+    );
+    // The trap is set by the time sh loops; give it a moment to get there.
+    expect(home.run(['exec', 'stop-int', 'true']).status).toBe(0);
+    expect(home.run(['stop', '-t', '5', 'stop-int']).status).toBe(0);
+    expect(inspect('stop-int').State.ExitCode).toBe(42);
+  });
+
+  test('kill -s and kill', () => {
+    detached('killed', 'sleep 60');
+    expect(home.run(['kill', '-s', 'USR1', 'killed']).status).toBe(0);
+    expect(home.run(['wait', 'killed']).stdout).toBe(`${128 + 10}\n`);
+    detached('killed-9', 'sleep 60');
+    expect(home.run(['kill', 'killed-9']).status).toBe(0);
+    expect(home.run(['wait', 'killed-9']).stdout).toBe('137\n');
+    const notRunning = home.run(['kill', 'killed-9']);
+    expect(notRunning.status).toBe(1);
+    expect(notRunning.stderr).toContain('is not running');
+  });
+
+  test('start runs the command again in the same container', () => {
+    const created = home.run([
+      'create',
+      '--name',
+      'restarted',
+      '--entrypoint',
+      'sh',
+      debian,
+      '-c',
+      'echo run; exit 5',
+    ]);
+    expect(created.status).toBe(0);
+    expect(inspect('restarted').State.Status).toBe('created');
+    expect(home.run(['ps', '-a']).stdout).toMatch(/Created\s+restarted/);
+    const attached = home.run(['start', '-a', 'restarted']);
+    expect(attached.stdout).toBe('run\n');
+    expect(attached.status).toBe(5);
+    expect(home.run(['start', 'restarted']).stdout).toBe('restarted\n');
+    expect(home.run(['wait', 'restarted']).stdout).toBe('5\n');
+    expect(home.run(['logs', 'restarted']).stdout).toBe('run\n');
+    const exec = home.run(['exec', 'restarted', 'true']);
+    expect(exec.stderr).toContain('container restarted is not running');
+    expect(exec.status).toBe(1);
+  });
+
+  test('the end of the first process ends exec and background ones', async () => {
+    detached('parent', 'sleep 60 & sleep 60');
+    const exec = home.start(['exec', 'parent', 'sleep', '60']);
+    await waitFor(() => processesOf('parent').length >= 3);
+    expect(home.run(['stop', 'parent']).status).toBe(0);
+    expect((await exec).status).toBe(137);
+    expect(processesOf('parent')).toEqual([]);
+  });
+
+  test('-d -i keeps stdin open, -d alone gives end-of-file', () => {
+    detached('reader', 'cat; echo cat ended', '-i');
+    detached('no-stdin', 'cat; echo cat ended');
+    expect(home.run(['wait', 'no-stdin']).stdout).toBe('0\n');
+    expect(home.run(['logs', 'no-stdin']).stdout).toBe('cat ended\n');
+    expect(runningNames()).toContain('reader');
+    expect(home.run(['logs', 'reader']).stdout).toBe('');
+    expect(home.run(['rm', '-f', 'reader', 'no-stdin']).status).toBe(0);
+  });
+
+  test('stop of a foreground run: the run exits 143', async () => {
+    const run = home.start(['run', '--name', 'foreground', '--entrypoint', 'sleep', debian, '60']);
+    await waitFor(() => runningNames().includes('foreground'));
+    expect(home.run(['stop', 'foreground']).status).toBe(0);
+    const result = await run;
+    expect(result.status).toBe(143);
+    expect(inspect('foreground').State).toMatchObject({ Status: 'exited', ExitCode: 143 });
+    expect(home.run(['rm', 'foreground']).status).toBe(0);
+  });
+
+  test('-d with a missing command: exited 127', () => {
+    const result = home.run([
+      'run',
+      '-d',
+      '--name',
+      'missing-command',
+      '--entrypoint',
+      'nope',
+      debian,
+    ]);
+    expect(result.status).toBe(0);
+    expect(home.run(['wait', 'missing-command']).stdout).toBe('127\n');
+    expect(home.run(['logs', 'missing-command']).stderr).toContain(
+      '"nope": executable file not found',
+    );
+    expect(home.run(['rm', 'missing-command']).status).toBe(0);
+  });
+
+  test('inspect of an unknown name: status 1 and []', () => {
+    const result = home.run(['inspect', 'no-such-thing']);
+    expect(result.stdout).toBe('[]\n');
+    expect(result.stderr).toContain('No such object: no-such-thing');
+    expect(result.status).toBe(1);
+  });
+
+  test('-d --rm removes the container after it exits', async () => {
+    const id = detached('short', 'exit 0', '--rm');
+    await waitFor(() => !home.containerIds().includes(id));
+  });
+
+  test('container prune removes stopped containers only', () => {
+    const running = detached('pruned-running', 'sleep 60');
+    expect(home.run(['run', '--name', 'pruned-exited', debian]).status).toBe(0);
+    const pruned = home.run(['container', 'prune', '-f']);
+    expect(pruned.status).toBe(0);
+    expect(pruned.stdout).toMatch(/^Deleted Containers:\n/);
+    const left = home.run(['ps', '-a', '--format', 'json']).stdout;
+    expect(left).toContain('"pruned-running"');
+    expect(left).not.toContain('"pruned-exited"');
+    expect(home.run(['rm', '-f', running]).status).toBe(0);
+  });
+
+  test('rmi refuses an image a container uses', () => {
+    expect(home.run(['create', '--name', 'user-of-image', debian]).status).toBe(0);
+    const refused = home.run(['rmi', debian]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('is used by container');
+    expect(home.run(['rm', 'user-of-image']).status).toBe(0);
+  });
+
+  test('exec IMAGE runs in a throwaway container', () => {
+    const busybox = testRegistryImage('busybox').reference;
+    const before = home.containerIds();
+    const result = home.run(
+      ['exec', '-e', 'GREETING=hi', busybox, 'sh', '-c', 'echo $GREETING; cat'],
+      'stdin\n',
+    );
+    expect(result.stdout).toBe('hi\nstdin\n');
+    expect(result.status).toBe(0);
+    // As `run --rm -i`, the image's entrypoint stays and receives the command.
+    const wrapped = home.run(['exec', debian, 'x']);
+    expect(wrapped.stdout).toMatch(/^entrypoint: x\n/);
+    expect(home.containerIds()).toEqual(before);
+  });
+
+  test('unknown containers: status 1 and a message', () => {
+    for (const verb of [['stop'], ['kill'], ['rm'], ['logs'], ['wait'], ['start'], ['diff']]) {
+      const result = home.run([...verb, 'no-such-container']);
+      expect(result.stderr).toContain('No such container: no-such-container');
+      expect(result.status).toBe(1);
+    }
+  });
+});
+
+describeKvm('container state under races and crashes', () => {
+  test('two commands at once on one name: one wins', async () => {
+    const before = home.containerIds().length;
+    const results = await Promise.all([
+      home.start(['create', '--name', 'contested', debian]),
+      home.start(['create', '--name', 'contested', debian]),
+    ]);
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([0, 125]);
+    const loser = results.find((r) => r.status === 125)!;
+    expect(loser.stderr).toContain('the container name "/contested" is already in use');
+    expect(home.containerIds().length).toBe(before + 1);
+    expect(home.temporaries()).toEqual([]);
+    expect(home.run(['rm', 'contested']).status).toBe(0);
+  });
+
+  test('short commands at once: each recorded and removed', async () => {
+    const before = home.containerIds();
+    const runs = Array.from({ length: 6 }, () =>
+      home.start(['run', '--rm', '--entrypoint', 'true', debian]),
+    );
+    const results = await Promise.all(runs);
+    expect(results.map((r) => r.status)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(home.containerIds()).toEqual(before);
+  });
+
+  test('two starts at once run the command once', async () => {
+    expect(
+      home.run(['create', '--name', 'double', '--entrypoint', 'sleep', debian, '2']).status,
+    ).toBe(0);
+    const results = await Promise.all([
+      home.start(['start', 'double']),
+      home.start(['start', 'double']),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([0, 0]);
+    expect(home.run(['wait', 'double']).stdout).toBe('0\n');
+    expect(home.run(['rm', 'double']).status).toBe(0);
+  });
+
+  test('kill -9 of the supervisor and translator: exited 137', async () => {
+    const id = detached('crashed', 'sleep 60');
+    const state = home.state(id);
+    process.kill(state.supervisorPid, 'SIGKILL');
+    process.kill(-state.pid, 'SIGKILL');
+    await waitFor(() => !runningNames().includes('crashed'));
+    const listed = home
+      .run(['ps', '-a', '--format', 'json'])
+      .stdout.split('\n')
+      .filter((l) => l.includes('"crashed"'));
+    expect(listed).toHaveLength(1);
+    expect(JSON.parse(listed[0])).toMatchObject({ State: 'exited' });
+    expect(JSON.parse(listed[0]).Status).toMatch(/^Exited \(137\)/);
+    expect(inspect('crashed').State.ExitCode).toBe(137);
+    expect(home.run(['rm', 'crashed']).status).toBe(0);
+  });
+
+  test('a damaged record hides no other container', () => {
+    const damaged = home.run(['create', '--name', 'damaged', debian]).stdout.trim();
+    expect(home.run(['create', '--name', 'intact', debian]).status).toBe(0);
+    fs.writeFileSync(path.join(home.dir, 'containers', damaged, 'state.json'), '{not json');
+    const listed = home.run(['ps', '-a']);
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toContain('intact');
+    expect(listed.stdout).not.toContain('damaged');
+    expect(home.run(['rm', damaged]).status).toBe(0);
+    expect(home.containerIds()).not.toContain(damaged);
+    expect(home.run(['rm', 'intact']).status).toBe(0);
+  });
+
+  test('kill -9 of the translator alone: its supervisor records 137', () => {
+    const id = detached('translator-killed', 'sleep 60');
+    process.kill(home.state(id).pid, 'SIGKILL');
+    expect(home.run(['wait', 'translator-killed']).stdout).toBe('137\n');
+    expect(home.state(id).status).toBe('exited');
+  });
+
+  test('a crash of noah run itself leaves the container running, then exited', async () => {
+    const run = home.start(['run', '--name', 'orphan', '--entrypoint', 'sleep', debian, '60']);
+    await waitFor(() => runningNames().includes('orphan'));
+    const id = inspect('orphan').Id;
+    const state = home.state(id);
+    process.kill(state.supervisorPid, 'SIGKILL');
+    expect(inspect('orphan').State.Running).toBe(true);
+    process.kill(state.pid, 'SIGKILL');
+    // The translator has copies of the run's output pipes, so they close only once it is gone.
+    await run;
+    await waitFor(() => !inspect('orphan').State.Running);
+    expect(inspect('orphan').State.ExitCode).toBe(137);
+    expect(home.run(['rm', 'orphan']).status).toBe(0);
+  });
+});

@@ -1,0 +1,89 @@
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { asanTranslator, CliResult, repoRoot, runNoah } from '../helpers/cli';
+
+/** A NOAH_HOME of its own for one test file, and `noah` commands run against it. */
+export class NoahHome {
+  readonly dir: string;
+
+  constructor(label: string) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `noah-${label}-`));
+  }
+
+  run(args: string[], input?: string): CliResult {
+    return runNoah(args, { env: { NOAH_HOME: this.dir }, input });
+  }
+
+  /** Runs `noah ARGS` without blocking, for commands that must overlap. */
+  start(args: string[]): Promise<CliResult> {
+    const child = spawn(path.join(repoRoot, 'bin', 'noah'), args, {
+      env: { ...process.env, NOAH_TRANSLATOR: asanTranslator(), NOAH_HOME: this.dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    return new Promise((resolve) => {
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+  }
+
+  /** The folders under containers/, one per container. */
+  containerIds(): string[] {
+    const dir = path.join(this.dir, 'containers');
+    return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  }
+
+  /** Work left in tmp/ by noah processes. */
+  temporaries(): string[] {
+    return fs.readdirSync(path.join(this.dir, 'tmp'));
+  }
+
+  state(id: string): { status: string; pid: number; supervisorPid: number; exitCode: number } {
+    return JSON.parse(fs.readFileSync(path.join(this.dir, 'containers', id, 'state.json'), 'utf8'));
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Whether the sanitizer translator accepts `flag`: a build without it fails with
+ * "unknown option FLAG" before it needs --root.
+ */
+export function translatorHas(flag: string): boolean {
+  const result = spawnSync(asanTranslator(), [flag, 'probe-value'], { encoding: 'utf8' });
+  return !result.stderr.includes(`unknown option ${flag}`);
+}
+
+/** Whether the addon can clone an image tree for a container root. */
+export function addonHasCloneTree(): boolean {
+  const file = path.join(repoRoot, 'build', 'Release', 'noah_addon.node');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const addon = require(file) as { cloneTree?: unknown };
+  return typeof addon.cloneTree === 'function';
+}
+
+/**
+ * `test` when the translator has `flag` (and, for --shared-inodes, the addon its cloneTree),
+ * else a `test.todo` that names the missing flag.
+ */
+export function testWith(flag: string): (name: string, body: jest.ProvidesCallback) => void {
+  const present = translatorHas(flag) && (flag !== '--shared-inodes' || addonHasCloneTree());
+  if (present) return (name, body) => test(name, body);
+  return (name) => test.todo(`${name} (needs translator ${flag})`);
+}
+
+/** Polls `check` every 50 ms until it returns true or `timeoutMs` passes. */
+export async function waitFor(check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
