@@ -30,8 +30,8 @@ bool parse_dimension(const std::string& text, size_t start, size_t end, unsigned
   return true;
 }
 
-// Opens the slave of `master`. TIOCGPTPEER (Linux 4.13) opens the very peer of this master, so
-// no other process can swap the /dev/pts entry in between; older kernels fall back to the path.
+// Opens the slave of `master`. TIOCGPTPEER (Linux 4.13) opens the peer of this very master, so
+// no other process can swap the /dev/pts entry in between. Older kernels fall back to the path.
 int open_slave(int master, const std::string& path) {
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave >= 0 || (errno != EINVAL && errno != ENOTTY)) return slave;
@@ -43,18 +43,18 @@ bool send_descriptor(const std::string& path, const std::string& message, int fd
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.size() >= sizeof address.sun_path) {
-    log::error("--console-socket %s: path longer than %zu bytes", path.c_str(),
+    log::error("--console-socket %s: invalid path, longer than %zu bytes", path.c_str(),
                sizeof address.sun_path - 1);
     return false;
   }
   memcpy(address.sun_path, path.data(), path.size());
   int socket_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (socket_fd < 0) {
-    log::error("--console-socket: socket: %s", strerror(errno));
+    log::error("--console-socket: socket failed: %s", strerror(errno));
     return false;
   }
   if (connect(socket_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
-    log::error("--console-socket %s: connect: %s", path.c_str(), strerror(errno));
+    log::error("--console-socket %s: connect failed: %s", path.c_str(), strerror(errno));
     close(socket_fd);
     return false;
   }
@@ -77,7 +77,7 @@ bool send_descriptor(const std::string& path, const std::string& message, int fd
   int error = errno;
   close(socket_fd);
   if (sent < 0) {
-    log::error("--console-socket %s: sendmsg: %s", path.c_str(), strerror(error));
+    log::error("--console-socket %s: sendmsg failed: %s", path.c_str(), strerror(error));
     return false;
   }
   return true;
@@ -98,23 +98,23 @@ bool parse_size(const std::string& text, winsize& size) {
 bool open_pair(const std::optional<winsize>& size, Pair& pair) {
   int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) {
-    log::error("pseudo-terminal: open /dev/ptmx: %s", strerror(errno));
+    log::error("pseudo-terminal: opening /dev/ptmx failed: %s", strerror(errno));
     return false;
   }
   char name[128];
   if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0) {
-    log::error("pseudo-terminal: unlock: %s", strerror(errno));
+    log::error("pseudo-terminal: unlocking the slave failed: %s", strerror(errno));
     close(master);
     return false;
   }
   if (size && ioctl(master, TIOCSWINSZ, &*size) < 0) {
-    log::error("pseudo-terminal: set window size: %s", strerror(errno));
+    log::error("pseudo-terminal: TIOCSWINSZ failed: %s", strerror(errno));
     close(master);
     return false;
   }
   int slave = open_slave(master, name);
   if (slave < 0) {
-    log::error("pseudo-terminal: open %s: %s", name, strerror(errno));
+    log::error("pseudo-terminal: opening %s failed: %s", name, strerror(errno));
     close(master);
     return false;
   }
@@ -126,17 +126,19 @@ bool take_terminal(int slave) {
   // setsid fails for a process group leader; a session leader may keep its session if it has
   // no controlling terminal yet, which TIOCSCTTY then checks.
   if (setsid() < 0 && getsid(0) != getpid()) {
-    log::error("pseudo-terminal: setsid: %s (the translator leads a process group)",
-               strerror(errno));
+    log::error(
+        "pseudo-terminal: setsid failed: %s. The translator leads a process group; start it "
+        "as a session leader or inside another process's group",
+        strerror(errno));
     return false;
   }
   if (ioctl(slave, TIOCSCTTY, 0) < 0) {
-    log::error("pseudo-terminal: make it the controlling terminal: %s", strerror(errno));
+    log::error("pseudo-terminal: TIOCSCTTY failed: %s", strerror(errno));
     return false;
   }
   for (int fd = 0; fd <= 2; fd++) {
     if (fd != slave && dup2(slave, fd) < 0) {
-      log::error("pseudo-terminal: dup2 onto %d: %s", fd, strerror(errno));
+      log::error("pseudo-terminal: dup2 onto descriptor %d failed: %s", fd, strerror(errno));
       return false;
     }
   }
@@ -157,7 +159,7 @@ bool run_under_terminal(const std::optional<winsize>& size) {
   sigprocmask(SIG_BLOCK, &handled, &previous);
   pid_t child = fork();
   if (child < 0) {
-    log::error("pseudo-terminal: fork: %s", strerror(errno));
+    log::error("pseudo-terminal: fork failed: %s", strerror(errno));
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     close(pair.master);
     close(pair.slave);

@@ -41,7 +41,7 @@ bool run_under_terminal(const std::optional<winsize>& size);
 // controlling terminal and descriptors 0-2. Logs and returns false on failure.
 bool attach_console_socket(const std::string& socket_path, const std::optional<winsize>& size);
 
-// The path of the terminal `fd` is open on, such as "/dev/pts/3", or "" when it is none.
+// The path of the terminal `fd` is open on, such as "/dev/pts/3", or "" for any other file.
 std::string terminal_name(int fd);
 
 // The parent's side of --tty (relay.cc): relays until `child` ends, then exits as it did.
