@@ -136,6 +136,30 @@ describeKvm('translator --tty with piped stdio', () => {
     expect(result.status).toBe(0);
   });
 
+  test('background holder does not delay exit', () => {
+    // The sleep ignores the hang-up at the shell's exit and keeps the slave open for 20 s.
+    const started = Date.now();
+    const script = 'trap "" HUP; sleep 20 & echo started';
+    const result = runWithFlags(root, ['--tty'], ['/bin/sh', '-c', script]);
+    expect(result.stdout).toBe('started\r\n');
+    expect(result.status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10000);
+  });
+
+  test('closed stdout keeps program running', () => {
+    // head exits after one line; the relay drops the rest and seq still ends normally.
+    const translator = translatorArgs(root, ['--tty'], ['seq', '1', '300000'])
+      .map((word) => `'${word}'`)
+      .join(' ');
+    const script = `'${asanTranslator()}' ${translator} < /dev/null | head -1; echo "status \${PIPESTATUS[0]}"`;
+    const result = spawnSync('bash', ['-c', script], {
+      env: translatorEnv,
+      timeout: 60000,
+      killSignal: 'SIGKILL',
+    });
+    expect(result.stdout.toString()).toBe('1\r\nstatus 0\n');
+  });
+
   test('exit status 3 passes through', () => {
     const result = runWithFlags(root, ['--tty'], ['/bin/sh', '-c', 'exit 3']);
     expect(result.status).toBe(3);
