@@ -9,6 +9,7 @@
       "target_name": "noah_addon",
       "sources": [
         "native/addon/addon.cc",
+        "native/addon/clone_tree.cc",
         "native/kvm/probe.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

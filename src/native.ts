@@ -19,8 +19,21 @@ export interface KvmProbe {
   capabilities: KvmCapability[];
 }
 
+/** What `cloneTree` made: directories, hard links to image files, and other entries. */
+export interface CloneCounts {
+  directories: number;
+  files: number;
+  others: number;
+}
+
 interface Addon {
   probeKvm(device?: string): KvmProbe;
+  /**
+   * Makes `containerRoot` a hardlink farm of `imageTree` (directories and symlinks made anew,
+   * regular files linked) and writes the linked inode numbers to `inodesFile` for the
+   * translator's `--shared-inodes`. Throws an Error naming the path that failed.
+   */
+  cloneTree(imageTree: string, containerRoot: string, inodesFile: string): CloneCounts;
 }
 
 const packageRoot = path.resolve(__dirname, '..');

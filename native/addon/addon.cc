@@ -1,6 +1,9 @@
 // The Node.js addon: host helpers that TypeScript calls in-process.
 #include <napi.h>
 
+#include <stdexcept>
+
+#include "addon/clone_tree.h"
 #include "kvm/probe.h"
 
 namespace {
@@ -32,8 +35,32 @@ Napi::Value ProbeKvm(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// cloneTree(imageTree, containerRoot, inodesFile): makes a container's root as a hardlink farm
+// of the image tree and returns the counts of what it made. Throws an Error naming the path.
+Napi::Value CloneTree(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsString() || !info[2].IsString()) {
+    throw Napi::TypeError::New(env,
+                               "cloneTree(imageTree, containerRoot, inodesFile) takes strings");
+  }
+  noah::layer::CloneCounts counts;
+  try {
+    counts = noah::layer::clone_tree(info[0].As<Napi::String>().Utf8Value(),
+                                     info[1].As<Napi::String>().Utf8Value(),
+                                     info[2].As<Napi::String>().Utf8Value());
+  } catch (const std::runtime_error& error) {
+    throw Napi::Error::New(env, error.what());
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("directories", Napi::Number::New(env, static_cast<double>(counts.directories)));
+  out.Set("files", Napi::Number::New(env, static_cast<double>(counts.files)));
+  out.Set("others", Napi::Number::New(env, static_cast<double>(counts.others)));
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeKvm", Napi::Function::New(env, ProbeKvm));
+  exports.Set("cloneTree", Napi::Function::New(env, CloneTree));
   return exports;
 }
 

@@ -2,13 +2,20 @@
 // its system calls in this host process.
 //
 //   noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--read-only] [--trace]
-//                   [--stats] [--tty | --console-socket PATH] [--console-size ROWSxCOLS]
+//                   [--stats] [--shared-inodes FILE] [--hostname NAME]
+//                   [--user UID:GID[:GID,...]]
+//                   [--mount type=bind|tmpfs,source=HOST,target=GUEST[,readonly]]...
+//                   [--tty | --console-socket PATH] [--console-size ROWSxCOLS]
 //                   -- PROGRAM [ARG...]
+//
+// --shared-inodes names the list of inodes the root shares with its image (the container's
+// copy-on-write layer, vfs/copy_up.h); --user sets the guest's credentials.
 //
 // --tty gives the program a new pseudo-terminal as stdin, stdout, stderr and controlling
 // terminal, and relays this process's stdin and stdout to it; --console-socket PATH instead sends
 // the terminal's master over the AF_UNIX socket PATH, as runc does. --console-size sets the
 // terminal's initial window size.
+//
 // --trace prints each system call as strace does; --stats (or NOAH_STATS=1) prints counters of
 // system calls and VM exits when the process ends.
 //
@@ -48,6 +55,9 @@ struct CommandLine {
   std::vector<std::string> env;
   std::vector<std::string> argv;
   bool read_only = false;
+  std::string shared_inodes;
+  std::vector<noah::vfs::Mount> mounts;
+  noah::Credentials credentials;
   bool tty = false;
   std::string console_socket;
   std::optional<winsize> console_size;
@@ -58,8 +68,51 @@ struct CommandLine {
   noah::log::error("%s", message.c_str());
   noah::log::error(
       "usage: noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... "
-      "[--trace] [--tty | --console-socket PATH] [--console-size ROWSxCOLS] -- PROGRAM [ARG...]");
+      "[--read-only] [--trace] [--stats] [--shared-inodes FILE] [--hostname NAME] "
+      "[--user UID:GID[:GID,...]] [--mount type=bind,source=HOST,target=GUEST[,readonly]]... "
+      "[--tty | --console-socket PATH] [--console-size ROWSxCOLS] -- PROGRAM [ARG...]");
   _exit(kExitTranslatorFailed);
+}
+
+// Parses a decimal id; false when `text` is not one.
+bool parse_id(const std::string& text, uint32_t& id) {
+  if (text.empty() || text.size() > 10) return false;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (value >= 0xffffffffu) return false;  // (uid_t)-1 means "unchanged" to the set*id calls
+  id = static_cast<uint32_t>(value);
+  return true;
+}
+
+// UID:GID[:GID,GID...] into the guest's real, effective, saved and filesystem ids.
+bool parse_user(const std::string& text, noah::Credentials& credentials) {
+  size_t colon = text.find(':');
+  if (colon == std::string::npos) return false;
+  size_t groups_colon = text.find(':', colon + 1);
+  uint32_t uid, gid;
+  if (!parse_id(text.substr(0, colon), uid)) return false;
+  std::string gid_text = text.substr(
+      colon + 1, groups_colon == std::string::npos ? std::string::npos : groups_colon - colon - 1);
+  if (!parse_id(gid_text, gid)) return false;
+  credentials.uid = credentials.euid = credentials.suid = credentials.fsuid = uid;
+  credentials.gid = credentials.egid = credentials.sgid = credentials.fsgid = gid;
+  credentials.groups.clear();
+  if (groups_colon != std::string::npos) {
+    std::string list = text.substr(groups_colon + 1);
+    size_t start = 0;
+    while (start <= list.size() && !list.empty()) {
+      size_t comma = list.find(',', start);
+      if (comma == std::string::npos) comma = list.size();
+      uint32_t group;
+      if (!parse_id(list.substr(start, comma - start), group)) return false;
+      credentials.groups.push_back(group);
+      start = comma + 1;
+    }
+  }
+  return true;
 }
 
 CommandLine parse(int argc, char** argv) {
@@ -87,6 +140,22 @@ CommandLine parse(int argc, char** argv) {
       line.read_only = true;
     } else if (arg == "--stats") {
       noah::stats::enabled = true;
+    } else if (arg == "--shared-inodes") {
+      line.shared_inodes = value();
+    } else if (arg == "--mount") {
+      std::string text = value();
+      noah::vfs::Mount mount;
+      std::string error = noah::vfs::parse_mount(text, mount);
+      if (!error.empty()) usage_error("--mount " + text + ": " + error);
+      line.mounts.push_back(std::move(mount));
+    } else if (arg == "--hostname") {
+      line.options.hostname = value();
+      if (line.options.hostname.size() > 64) usage_error("--hostname: longer than 64 bytes");
+    } else if (arg == "--user") {
+      std::string user = value();
+      if (!parse_user(user, line.credentials)) {
+        usage_error("--user " + user + ": expected UID:GID or UID:GID:GID,GID...");
+      }
     } else if (arg == "--tty") {
       line.tty = true;
     } else if (arg == "--console-socket") {
@@ -176,6 +245,9 @@ int main(int argc, char** argv) {
   try {
     noah::Process process(line.root, line.options);
     process.fs.read_only = line.read_only;
+    process.credentials = line.credentials;
+    if (!line.shared_inodes.empty()) process.fs.share_inodes_with_image(line.shared_inodes);
+    for (auto& mount : line.mounts) process.fs.add_mount(std::move(mount));
     setup_stdio(process);
     std::string cwd_error;
     int cwd =

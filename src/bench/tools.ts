@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { translatorPath } from '../native';
+import { repoRoot } from './roots';
 import { Invocation, describeFailure, runTimed } from './process';
 import { Workload } from './workloads';
 
@@ -279,6 +280,66 @@ function runsc(bundles: Bundles, stateFolder: string, platform: string): Tool {
   };
 }
 
+/**
+ * noah's OCI runtime, called as runc is: `noah-oci run --bundle B ID` over the same bundles, so
+ * its row includes Node.js start-up and the create, start and delete steps.
+ */
+function noahOci(bundles: Bundles, stateFolder: string): Tool {
+  const state = path.join(stateFolder, 'noah-oci');
+  const command = path.join(repoRoot, 'bin', 'noah-oci');
+  return {
+    name: 'noah-oci',
+    debianPackage: '',
+    note: 'bin/noah-oci run --bundle, as runc is called (Node.js start-up included)',
+    version: () => firstLine(command, ['--version']),
+    invocation: (workload, root) => {
+      const id = containerId('noah-oci');
+      return {
+        command,
+        args: ['--root', state, 'run', '--bundle', bundles.bundleFor(workload, root), id],
+        cleanup: () => quietly(command, ['--root', state, 'delete', '--force', id]),
+      };
+    },
+  };
+}
+
+/**
+ * `noah run --rm IMAGE COMMAND` with the bench root imported as an image into a store of the
+ * bench's own: the row includes Node.js start-up, the container's copy-on-write root (a
+ * hardlink farm of the image), the run and the removal.
+ */
+function noahRun(homeFolder: string): Tool {
+  const command = path.join(repoRoot, 'bin', 'noah');
+  const images = new Map<string, string>();
+  const env = { NOAH_HOME: homeFolder };
+  const imageFor = (root: string): string => {
+    const known = images.get(root);
+    if (known !== undefined) return known;
+    const name = `noah-bench-${images.size}:latest`;
+    const tar = spawnSync('tar', ['-C', root, '-cf', '-', '.'], { maxBuffer: 1 << 30 });
+    if (tar.status !== 0) throw new Error(`tar of ${root} failed: ${tar.stderr.toString()}`);
+    const imported = spawnSync(command, ['import', '-', name], {
+      input: tar.stdout,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    if (imported.status !== 0) throw new Error(`noah import failed: ${imported.stderr.trim()}`);
+    images.set(root, name);
+    return name;
+  };
+  return {
+    name: 'noah-run',
+    debianPackage: '',
+    note: 'bin/noah run --rm over the root imported as an image (Node.js start-up and the container root included)',
+    version: () => firstLine(command, ['--version']),
+    invocation: (workload, root) => ({
+      command,
+      args: ['run', '--rm', '--pull', 'never', imageFor(root), ...workload.argv],
+      env,
+    }),
+  };
+}
+
 /** Returns every tool, native first, with one runsc entry for each gVisor platform. */
 export function allTools(bundleFolder: string, stateFolder: string, copyFolder: string): Tool[] {
   const bundles = new Bundles(bundleFolder);
@@ -291,6 +352,8 @@ export function allTools(bundleFolder: string, stateFolder: string, copyFolder: 
     runsc(bundles, stateFolder, 'kvm'),
     proot(),
     noah(copyFolder),
+    noahOci(bundles, stateFolder),
+    noahRun(path.join(stateFolder, 'noah-home')),
   ];
 }
 

@@ -28,6 +28,8 @@ export interface RunOptions {
   cwd?: string;
   input?: string | Buffer;
   timeoutMs?: number;
+  /** Translator flags before the program, such as --shared-inodes. */
+  flags?: string[];
 }
 
 /** The environment both sides get unless a test passes its own. */
@@ -48,7 +50,7 @@ function result(spawned: ReturnType<typeof spawnSync>): RunResult {
 
 /** Runs `argv` under the translator with `root` as "/". */
 export function runTranslated(root: string, argv: string[], options: RunOptions = {}): RunResult {
-  const args = ['--root', root, '--cwd', options.cwd ?? '/'];
+  const args = ['--root', root, '--cwd', options.cwd ?? '/', ...(options.flags ?? [])];
   for (const entry of options.env ?? defaultEnv) args.push('--env', entry);
   args.push('--', ...argv);
   return result(

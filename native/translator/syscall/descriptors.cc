@@ -275,8 +275,7 @@ int64_t sys_sync(Thread&) {
 }
 
 int64_t sys_ftruncate(Thread& thread, int fd, int64_t length) {
-  if (thread.process.fs.read_only) return -EROFS;
-  int host = host_fd(thread, fd);
+  int host = host_fd_to_change(thread, fd);
   return host < 0 ? host : host_result(::ftruncate(host, length));
 }
 
@@ -300,7 +299,14 @@ int64_t sys_fstat(Thread& thread, int fd, GuestPtr<void> stat) {
   int host = host_fd(thread, fd);
   if (host < 0) return host;
   if (!thread.process.mm.check(stat.address, sizeof(struct stat), mm::kWrite)) return -EFAULT;
-  return host_result(::fstat(host, reinterpret_cast<struct stat*>(stat.address)));
+  auto* out = reinterpret_cast<struct stat*>(stat.address);
+  if (::fstat(host, out) < 0) return -errno;
+  if (thread.process.fs.ownership.in_xattrs()) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", host);
+    thread.process.fs.ownership.present(path, !S_ISLNK(out->st_mode), out->st_uid, out->st_gid);
+  }
+  return 0;
 }
 
 int64_t sys_fstatfs(Thread& thread, int fd, GuestPtr<void> statfs) {
@@ -311,15 +317,22 @@ int64_t sys_fstatfs(Thread& thread, int fd, GuestPtr<void> statfs) {
 }
 
 int64_t sys_fchmod(Thread& thread, int fd, unsigned mode) {
-  if (thread.process.fs.read_only) return -EROFS;
-  int host = host_fd(thread, fd);
+  int host = host_fd_to_change(thread, fd);
   return host < 0 ? host : host_result(::fchmod(host, mode));
 }
 
 int64_t sys_fchown(Thread& thread, int fd, int uid, int gid) {
-  if (thread.process.fs.read_only) return -EROFS;
-  int host = host_fd(thread, fd);
-  return host < 0 ? host : host_result(::fchown(host, uid, gid));
+  int host = host_fd_to_change(thread, fd);
+  if (host < 0) return host;
+  const vfs::Ownership& ownership = thread.process.fs.ownership;
+  if (ownership.in_xattrs()) {
+    struct stat status;
+    if (::fstat(host, &status) < 0) return -errno;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", host);
+    return ownership.change(path, true, status, uid, gid);
+  }
+  return host_result(::fchown(host, uid, gid));
 }
 
 int64_t sys_fchdir(Thread& thread, int fd) {
@@ -348,7 +361,7 @@ int64_t sys_fgetxattr(Thread& thread, int fd, GuestString name, GuestPtr<void> v
 
 int64_t sys_fsetxattr(Thread& thread, int fd, GuestString name, GuestPtr<void> value, uint64_t size,
                       Flags flags) {
-  int host = host_fd(thread, fd);
+  int host = host_fd_to_change(thread, fd);
   if (host < 0) return host;
   std::string key;
   int result = read_string(thread, name.address, key, 255);
@@ -367,7 +380,7 @@ int64_t sys_flistxattr(Thread& thread, int fd, GuestPtr<void> list, uint64_t siz
 }
 
 int64_t sys_fremovexattr(Thread& thread, int fd, GuestString name) {
-  int host = host_fd(thread, fd);
+  int host = host_fd_to_change(thread, fd);
   if (host < 0) return host;
   std::string key;
   int result = read_string(thread, name.address, key, 255);

@@ -22,6 +22,17 @@ inline int host_fd(Thread& thread, int fd) {
   return file ? file->host_fd : -EBADF;
 }
 
+// The host descriptor behind `fd` for a call that changes the file: -EROFS in a read-only root,
+// and a file still shared with the image is copied up first.
+inline int host_fd_to_change(Thread& thread, int fd) {
+  int host = host_fd(thread, fd);
+  if (host < 0) return host;
+  int result = thread.process.fs.check_writable(host);
+  if (result < 0) return result;
+  result = thread.process.fs.unshare(host);
+  return result < 0 ? result : host;
+}
+
 // Gives a new host descriptor a guest number. On failure the host descriptor is closed.
 int install_fd(Thread& thread, int host, std::string guest_path, bool cloexec, int minimum = 0);
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -33,9 +34,19 @@ int64_t host_result(long result) {
   return result < 0 ? -errno : result;
 }
 
-// Whether the root is read-only, so calls that change files fail with EROFS.
+// Whether the root is read-only with no mounts, so calls that change files fail with EROFS
+// before any lookup. With mounts, the check comes after the lookup (check_writable), because a
+// mount may be writable in a read-only root.
 bool read_only(Thread& thread) {
-  return thread.process.fs.read_only;
+  return thread.process.fs.read_only && thread.process.fs.mounts().empty();
+}
+
+// Prepares a change to the file `fd` refers to: EROFS under a read-only mount or root, and a
+// file still shared with the image is copied up.
+int prepare_change(Thread& thread, int fd) {
+  int result = thread.process.fs.check_writable(fd);
+  if (result < 0) return result;
+  return thread.process.fs.unshare(fd);
 }
 
 bool opens_for_writing(int flags) {
@@ -107,13 +118,23 @@ int64_t stat_at(Thread& thread, DirFd dirfd, GuestString path, uint64_t buffer, 
       if (::fstatat(directory.base().host_fd, value.c_str(), out, AT_SYMLINK_NOFOLLOW) < 0) {
         return -errno;
       }
-      if ((flags & AT_SYMLINK_NOFOLLOW) || !S_ISLNK(out->st_mode)) return 0;
+      const vfs::Ownership& ownership = thread.process.fs.ownership;
+      if (ownership.in_xattrs()) {
+        ownership.present(proc_fd_path(directory.base().host_fd) + "/" + value, false, out->st_uid,
+                          out->st_gid);
+      }
+      // A mountpoint found by name in its parent stands for the mount's root.
+      bool mountpoint = thread.process.fs.is_mountpoint(out->st_dev, out->st_ino);
+      if (!mountpoint && ((flags & AT_SYMLINK_NOFOLLOW) || !S_ISLNK(out->st_mode))) return 0;
     }
   }
   vfs::UniqueFd fd;
   result = target_from_args(thread, dirfd, path, flags, fd);
   if (result < 0) return result;
-  return host_result(::fstat(fd.get(), out));
+  if (::fstat(fd.get(), out) < 0) return -errno;
+  thread.process.fs.ownership.present(proc_fd_path(fd.get()), !S_ISLNK(out->st_mode), out->st_uid,
+                                      out->st_gid);
+  return 0;
 }
 
 }  // namespace
@@ -141,7 +162,15 @@ int open_path(Thread& thread, DirFd dirfd, const std::string& path, int flags, m
     }
   }
   vfs::Filesystem& fs = thread.process.fs;
-  if (fs.read_only && opens_for_writing(flags)) return -EROFS;
+  if (fs.read_only && fs.mounts().empty() && opens_for_writing(flags)) return -EROFS;
+  if (fs.has_shared_inodes() && opens_for_writing(flags) && !(flags & O_EXCL)) {
+    // An existing file of the image is copied up before it is opened for writing.
+    vfs::UniqueFd existing(fs.open(base, path, O_PATH | (flags & O_NOFOLLOW), 0));
+    if (existing.get() >= 0) {
+      int result = fs.unshare(existing.get());
+      if (result < 0) return result;
+    }
+  }
   int fd = fs.open(base, path, flags & kValidOpenFlags, mode & ~fs.umask);
   if (fd >= 0 && opened_path != nullptr) {
     *opened_path = fs.guest_path(fd);
@@ -235,13 +264,25 @@ int64_t sys_statx(Thread& thread, DirFd dirfd, GuestString path, Flags flags, un
           0) {
         return -errno;
       }
-      if ((flags.value & AT_SYMLINK_NOFOLLOW) || !S_ISLNK(out->stx_mode)) return 0;
+      const vfs::Ownership& ownership = thread.process.fs.ownership;
+      if (ownership.in_xattrs()) {
+        ownership.present(proc_fd_path(directory.base().host_fd) + "/" + value, false, out->stx_uid,
+                          out->stx_gid);
+      }
+      bool mountpoint = thread.process.fs.is_mountpoint(
+          makedev(out->stx_dev_major, out->stx_dev_minor), out->stx_ino);
+      if (!mountpoint && ((flags.value & AT_SYMLINK_NOFOLLOW) || !S_ISLNK(out->stx_mode))) {
+        return 0;
+      }
     }
   }
   vfs::UniqueFd fd;
   result = target_from_args(thread, dirfd, path, flags.value, fd);
   if (result < 0) return result;
-  return host_result(::statx(fd.get(), "", AT_EMPTY_PATH | sync, mask, out));
+  if (::statx(fd.get(), "", AT_EMPTY_PATH | sync, mask, out) < 0) return -errno;
+  thread.process.fs.ownership.present(proc_fd_path(fd.get()), !S_ISLNK(out->stx_mode), out->stx_uid,
+                                      out->stx_gid);
+  return 0;
 }
 
 int64_t sys_access(Thread& thread, GuestString path, int mode) {
@@ -309,6 +350,8 @@ int64_t sys_mkdirat(Thread& thread, DirFd dirfd, GuestString path, unsigned mode
   std::string name;
   int result = parent_from_args(thread, dirfd, path, dir, name);
   if (result < 0) return result;
+  result = thread.process.fs.check_writable(dir.get());
+  if (result < 0) return result;
   return host_result(::mkdirat(dir.get(), name.c_str(), mode & ~thread.process.fs.umask & 07777));
 }
 
@@ -321,6 +364,8 @@ int64_t sys_mknodat(Thread& thread, DirFd dirfd, GuestString path, unsigned mode
   vfs::UniqueFd dir;
   std::string name;
   int result = parent_from_args(thread, dirfd, path, dir, name);
+  if (result < 0) return result;
+  result = thread.process.fs.check_writable(dir.get());
   if (result < 0) return result;
   mode_t permissions = mode & 07777 & ~thread.process.fs.umask;
   return host_result(::mknodat(dir.get(), name.c_str(), (mode & S_IFMT) | permissions, device));
@@ -340,6 +385,8 @@ int64_t sys_unlinkat(Thread& thread, DirFd dirfd, GuestString path, Flags flags)
   vfs::UniqueFd dir;
   std::string name;
   int result = parent_from_args(thread, dirfd, path, dir, name);
+  if (result < 0) return result;
+  result = thread.process.fs.check_writable(dir.get());
   if (result < 0) return result;
   if (flags.value & AT_REMOVEDIR) {
     // rmdir of "." or a path ending in "/." is EINVAL on Linux, "/.." is ENOTEMPTY.
@@ -367,6 +414,10 @@ int64_t sys_renameat2(Thread& thread, DirFd from_dir, GuestString from, DirFd to
   if (result < 0) return result;
   result = parent_from_args(thread, to_dir, to, new_dir, new_name);
   if (result < 0) return result;
+  vfs::Filesystem& fs = thread.process.fs;
+  if ((result = fs.check_writable(old_dir.get())) < 0) return result;
+  if ((result = fs.check_writable(new_dir.get())) < 0) return result;
+  if ((result = fs.check_same_mount(old_dir.get(), new_dir.get())) < 0) return result;
   return host_result(::renameat2(old_dir.get(), old_name.c_str(), new_dir.get(), new_name.c_str(),
                                  static_cast<unsigned>(flags.value)));
 }
@@ -383,6 +434,8 @@ int64_t sys_linkat(Thread& thread, DirFd from_dir, GuestString from, DirFd to_di
   std::string new_name;
   int result = parent_from_args(thread, to_dir, to, new_dir, new_name);
   if (result < 0) return result;
+  result = thread.process.fs.check_writable(new_dir.get());
+  if (result < 0) return result;
   std::string source;
   result = read_string(thread, from.address, source);
   if (result < 0) return result;
@@ -393,12 +446,17 @@ int64_t sys_linkat(Thread& thread, DirFd from_dir, GuestString from, DirFd to_di
         (flags.value & AT_EMPTY_PATH) | (flags.value & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW);
     result = target_from_args(thread, from_dir, from, target_flags, target);
     if (result < 0) return result;
+    // Both names must share the container's own copy, not the image's file.
+    result = prepare_change(thread, target.get());
+    if (result < 0) return result;
     return host_result(::linkat(AT_FDCWD, proc_fd_path(target.get()).c_str(), new_dir.get(),
                                 new_name.c_str(), AT_SYMLINK_FOLLOW));
   }
   vfs::UniqueFd old_dir;
   std::string old_name;
   result = parent_from_args(thread, from_dir, from, old_dir, old_name);
+  if (result < 0) return result;
+  result = thread.process.fs.unshare_at(old_dir.get(), old_name);
   if (result < 0) return result;
   return host_result(::linkat(old_dir.get(), old_name.c_str(), new_dir.get(), new_name.c_str(), 0));
 }
@@ -416,6 +474,8 @@ int64_t sys_symlinkat(Thread& thread, GuestString target, DirFd dirfd, GuestStri
   std::string name;
   result = parent_from_args(thread, dirfd, path, dir, name);
   if (result < 0) return result;
+  result = thread.process.fs.check_writable(dir.get());
+  if (result < 0) return result;
   return host_result(::symlinkat(value.c_str(), dir.get(), name.c_str()));
 }
 
@@ -432,6 +492,8 @@ int64_t sys_fchmodat2(Thread& thread, DirFd dirfd, GuestString path, unsigned mo
   if (flags.value & ~uint64_t{AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   vfs::UniqueFd fd;
   int result = target_from_args(thread, dirfd, path, flags.value, fd);
+  if (result < 0) return result;
+  result = prepare_change(thread, fd.get());
   if (result < 0) return result;
   struct stat status;
   if (::fstat(fd.get(), &status) < 0) return -errno;
@@ -454,6 +516,14 @@ int64_t sys_fchownat(Thread& thread, DirFd dirfd, GuestString path, int uid, int
   vfs::UniqueFd fd;
   int result = target_from_args(thread, dirfd, path, flags.value, fd);
   if (result < 0) return result;
+  result = prepare_change(thread, fd.get());
+  if (result < 0) return result;
+  const vfs::Ownership& ownership = thread.process.fs.ownership;
+  if (ownership.in_xattrs()) {
+    struct stat status;
+    if (::fstat(fd.get(), &status) < 0) return -errno;
+    return ownership.change(proc_fd_path(fd.get()), true, status, uid, gid);
+  }
   return host_result(::fchownat(fd.get(), "", uid, gid, AT_EMPTY_PATH));
 }
 
@@ -461,6 +531,8 @@ int64_t sys_truncate(Thread& thread, GuestString path, int64_t length) {
   if (read_only(thread)) return -EROFS;
   vfs::UniqueFd fd;
   int result = target_from_args(thread, DirFd{AT_FDCWD}, path, 0, fd);
+  if (result < 0) return result;
+  result = prepare_change(thread, fd.get());
   if (result < 0) return result;
   struct stat status;
   if (::fstat(fd.get(), &status) < 0) return -errno;
@@ -484,9 +556,13 @@ int64_t sys_utimensat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<vo
     // utimensat(fd, NULL, ...) changes the file fd names, as futimens does.
     Directory directory(thread, dirfd);
     if (directory.error() < 0 || dirfd.value == AT_FDCWD) return -EBADF;
-    return host_result(::futimens(directory.base().host_fd, pointer));
+    int host = host_fd_to_change(thread, dirfd.value);
+    if (host < 0) return host;
+    return host_result(::futimens(host, pointer));
   }
   int result = target_from_args(thread, dirfd, path, flags.value, fd);
+  if (result < 0) return result;
+  result = prepare_change(thread, fd.get());
   if (result < 0) return result;
   struct stat status;
   if (::fstat(fd.get(), &status) < 0) return -errno;
@@ -495,6 +571,8 @@ int64_t sys_utimensat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<vo
     vfs::UniqueFd dir;
     std::string name;
     result = parent_from_args(thread, dirfd, path, dir, name);
+    if (result < 0) return result;
+    result = thread.process.fs.unshare_at(dir.get(), name);
     if (result < 0) return result;
     return host_result(::utimensat(dir.get(), name.c_str(), pointer, AT_SYMLINK_NOFOLLOW));
   }
@@ -615,6 +693,8 @@ int64_t set_xattr(Thread& thread, GuestString path, GuestString name, GuestPtr<v
   vfs::UniqueFd fd;
   result = static_cast<int>(path_xattr(thread, path, follow, fd));
   if (result < 0) return result;
+  result = prepare_change(thread, fd.get());
+  if (result < 0) return result;
   return host_result(::setxattr(proc_fd_path(fd.get()).c_str(), key.c_str(),
                                 reinterpret_cast<void*>(value.address), size,
                                 static_cast<int>(flags.value)));
@@ -637,6 +717,8 @@ int64_t remove_xattr(Thread& thread, GuestString path, GuestString name, bool fo
   if (result < 0) return result;
   vfs::UniqueFd fd;
   result = static_cast<int>(path_xattr(thread, path, follow, fd));
+  if (result < 0) return result;
+  result = prepare_change(thread, fd.get());
   if (result < 0) return result;
   return host_result(::removexattr(proc_fd_path(fd.get()).c_str(), key.c_str()));
 }

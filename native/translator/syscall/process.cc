@@ -215,6 +215,11 @@ int64_t sys_uname(Thread& thread, GuestPtr<void> buffer) {
   strncpy(name.release, "6.1.0-noah", sizeof name.release - 1);
   strncpy(name.version, "#1 SMP PREEMPT_DYNAMIC noah", sizeof name.version - 1);
   strncpy(name.machine, "x86_64", sizeof name.machine - 1);
+  const std::string& hostname = thread.process.options.hostname;
+  if (!hostname.empty()) {
+    memset(name.nodename, 0, sizeof name.nodename);
+    strncpy(name.nodename, hostname.c_str(), sizeof name.nodename - 1);
+  }
   if (!copy_to_guest(thread, buffer.address, &name, sizeof name)) return -EFAULT;
   return 0;
 }

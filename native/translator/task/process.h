@@ -42,6 +42,7 @@ struct SignalAction {
 // Options from the translator's command line that stay fixed for the process.
 struct Options {
   bool trace = false;
+  std::string hostname;  // uname's nodename; the host's when empty
 };
 
 class Thread;

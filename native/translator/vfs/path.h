@@ -9,8 +9,12 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <vector>
 
+#include "translator/vfs/copy_up.h"
 #include "translator/vfs/file_table.h"
+#include "translator/vfs/mount.h"
+#include "translator/vfs/ownership.h"
 
 namespace noah::vfs {
 
@@ -49,6 +53,21 @@ class Filesystem {
   // Opens `host_root` as the guest's "/" with "/" also as the working directory. Throws
   // std::runtime_error naming the folder when it cannot be opened.
   explicit Filesystem(const std::string& host_root);
+  ~Filesystem();
+  Filesystem(const Filesystem&) = delete;
+  Filesystem& operator=(const Filesystem&) = delete;
+
+  // Adds a mount, making its target in the root when missing (a directory, or an empty file
+  // for a file source) as Docker does. Throws std::runtime_error naming the mount.
+  void add_mount(Mount mount);
+  const std::vector<Mount>& mounts() const { return mounts_; }
+  // Whether a file with this identity is a mountpoint, so a lookup that found it by name in
+  // its parent must go through the mount instead.
+  bool is_mountpoint(dev_t device, ino_t inode) const;
+  // 0, or -EROFS when `host_fd` is under a read-only mount or the root is read-only.
+  int check_writable(int host_fd) const;
+  // 0, or -EXDEV when the two descriptors are in different mounts (rename and link).
+  int check_same_mount(int first, int second) const;
 
   // openat2 inside the root. `flags` are the guest's open flags; the host descriptor is always
   // close-on-exec. Returns the host descriptor or -errno.
@@ -56,6 +75,15 @@ class Filesystem {
   // Resolves all but the last component of `path` to a directory. `name` gets the last
   // component ("." for a path that ends in "/" or names the root).
   int parent(const Base& base, const std::string& path, UniqueFd& dir, std::string& name) const;
+  // Loads the inode list of the container's copy-on-write layer (--shared-inodes).
+  void share_inodes_with_image(const std::string& file);
+  // Before a change to the file `host_fd` refers to: when it is still the image's, copies it
+  // up and makes `host_fd` refer to the copy (same access mode and offset). Returns 0 or -errno.
+  int unshare(int host_fd) const;
+  // The same for the entry `name` of the directory `dir`, without following a symlink.
+  int unshare_at(int dir, const std::string& name) const;
+  bool has_shared_inodes() const { return !shared_inodes_.empty(); }
+
   // The guest path of an open host descriptor inside the root, or "" when it is outside.
   std::string guest_path(int host_fd) const;
 
@@ -68,13 +96,26 @@ class Filesystem {
   void reset_lock_after_fork() { new (&cwd_mutex_) std::mutex(); }
 
   mode_t umask = 022;
+  Ownership ownership;
   // A read-only root (docker run --read-only): every change to a file under it fails with
   // EROFS. Synthesized files such as /dev/null stay writable.
   bool read_only = false;
 
  private:
   int open_from_root(const std::string& absolute, int flags, mode_t mode) const;
+  // Path resolution one component at a time, for roots with mounts.
+  int open_walking(const Base& base, const std::string& path, int flags, mode_t mode) const;
+  int walk(int start, const std::string& path, bool follow, int& links) const;
+  int walk_dotdot(int current) const;
+  const Mount* mount_at(dev_t device, ino_t inode) const;
+  const Mount* mount_of_root(dev_t device, ino_t inode) const;
+  bool under_mount(const std::string& absolute) const;
+  // The mount whose source contains `host_fd`, or nullptr for the root's own tree.
+  int mount_containing(int host_fd, const Mount*& mount) const;
 
+  SharedInodes shared_inodes_;
+  std::vector<Mount> mounts_;
+  bool read_only_mounts_ = false;
   UniqueFd root_fd_;
   std::string host_root_;  // the root's canonical host path
   mutable std::mutex cwd_mutex_;
