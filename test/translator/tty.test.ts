@@ -160,6 +160,33 @@ describeKvm('translator --tty with piped stdio', () => {
     expect(result.stdout.toString()).toBe('1\r\nstatus 0\n');
   });
 
+  test('program sets its own window size', () => {
+    const script = 'stty rows 50 cols 60 && stty size';
+    const result = runWithFlags(
+      root,
+      ['--tty', '--console-size', '24x80'],
+      ['/bin/sh', '-c', script],
+    );
+    expect(result.stdout).toBe('50 60\r\n');
+    expect(result.status).toBe(0);
+  });
+
+  test('many input lines all arrive', () => {
+    // 20000 lines are far more than the terminal's input buffer, so the relay must wait for
+    // the program to read. The echo of early lines can come before stty turns it off.
+    const input = Array.from({ length: 20000 }, (_, i) => `${i}\n`).join('');
+    const result = runWithFlags(root, ['--tty'], ['/bin/sh', '-c', 'stty -echo; wc -l'], input);
+    expect(result.stdout.endsWith('\r\n20000\r\n')).toBe(true);
+    expect(result.status).toBe(0);
+  });
+
+  test('program that closes stdio still ends', () => {
+    const script = 'exec 0<&- 1>&- 2>&-; sleep 0.5; exit 6';
+    const result = runWithFlags(root, ['--tty'], ['/bin/sh', '-c', script]);
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(6);
+  });
+
   test('exit status 3 passes through', () => {
     const result = runWithFlags(root, ['--tty'], ['/bin/sh', '-c', 'exit 3']);
     expect(result.status).toBe(3);
