@@ -187,6 +187,19 @@ describeKvm('translator --tty with piped stdio', () => {
     expect(result.status).toBe(6);
   });
 
+  test('closed stdin reads as end of file', () => {
+    const translator = translatorArgs(root, ['--tty'], ['/bin/sh', '-c', 'cat; echo done'])
+      .map((word) => `'${word}'`)
+      .join(' ');
+    const result = spawnSync('bash', ['-c', `'${asanTranslator()}' ${translator} <&-`], {
+      env: translatorEnv,
+      timeout: 60000,
+      killSignal: 'SIGKILL',
+    });
+    expect(result.stdout.toString()).toBe('done\r\n');
+    expect(result.status).toBe(0);
+  });
+
   test('exit status 3 passes through', () => {
     const result = runWithFlags(root, ['--tty'], ['/bin/sh', '-c', 'exit 3']);
     expect(result.status).toBe(3);

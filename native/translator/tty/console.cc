@@ -83,6 +83,21 @@ bool send_descriptor(const std::string& path, const std::string& message, int fd
   return true;
 }
 
+// Opens /dev/null on each of descriptors 0-2 that is closed, so that the relay's own
+// descriptors never take those numbers and get mistaken for its stdin or stdout.
+bool fill_standard_descriptors() {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) >= 0) continue;
+    int null = open("/dev/null", O_RDWR);
+    if (null < 0) {
+      log::error("pseudo-terminal: opening /dev/null for closed descriptor %d failed: %s", fd,
+                 strerror(errno));
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool parse_size(const std::string& text, winsize& size) {
@@ -147,6 +162,7 @@ bool take_terminal(int slave) {
 }
 
 bool run_under_terminal(const std::optional<winsize>& size) {
+  if (!fill_standard_descriptors()) return false;
   std::optional<winsize> initial = size;
   int outer = isatty(STDIN_FILENO) ? STDIN_FILENO : isatty(STDOUT_FILENO) ? STDOUT_FILENO : -1;
   winsize outer_size{};
