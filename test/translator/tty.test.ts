@@ -385,7 +385,7 @@ describeKvm('translator --console-socket', () => {
   });
 
   /** Starts the receiver, then the translator; returns both outputs and statuses. */
-  async function runWithReceiver(flags: string[], argv: string[], input: string) {
+  async function runWithReceiver(flags: string[], argv: string[], input: string, detached = false) {
     const socketPath = path.join(scratch, `console-${Date.now()}.sock`);
     const listener = spawn(receiver, [socketPath, input], { stdio: ['ignore', 'pipe', 'pipe'] });
     let received = '';
@@ -398,7 +398,7 @@ describeKvm('translator --console-socket', () => {
     const translator = spawn(
       asanTranslator(),
       translatorArgs(root, ['--console-socket', socketPath, ...flags], argv),
-      { env: translatorEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+      { env: translatorEnv, stdio: ['ignore', 'pipe', 'pipe'], detached },
     );
     let direct = '';
     translator.stdout.on('data', (chunk: Buffer) => (direct += chunk.toString()));
@@ -424,6 +424,35 @@ describeKvm('translator --console-socket', () => {
     // Nothing reaches the translator's own stdout or stderr: they are the terminal.
     expect(result.direct).toBe('');
     expect(result.status).toBe(4);
+  });
+
+  test('session leader takes the terminal', async () => {
+    // A detached child already leads its own session, with no controlling terminal.
+    const result = await runWithReceiver([], ['/bin/sh', '-c', 'echo leader-ok; exit 9'], '', true);
+    expect(result.receiverErrors).toBe('');
+    expect(result.received).toContain('leader-ok\r\n');
+    expect(result.direct).toBe('');
+    expect(result.status).toBe(9);
+  });
+
+  test('process group leader gets an error', () => {
+    // With job control on, bash makes the translator the leader of a new process group, which
+    // setsid rejects. No terminal is sent, so no receiver is needed.
+    const socketPath = path.join(scratch, 'unused.sock');
+    const translator = translatorArgs(root, ['--console-socket', socketPath], ['true'])
+      .map((word) => `'${word}'`)
+      .join(' ');
+    const result = spawnSync(
+      'bash',
+      ['-c', `set -m; '${asanTranslator()}' ${translator}; exit $?`],
+      {
+        env: translatorEnv,
+        timeout: 60000,
+        killSignal: 'SIGKILL',
+      },
+    );
+    expect(result.stderr.toString()).toContain('setsid failed');
+    expect(result.status).toBe(125);
   });
 
   test('closing the master hangs up the program', async () => {

@@ -137,8 +137,8 @@ bool open_pair(const std::optional<winsize>& size, Pair& pair) {
   return true;
 }
 
-bool take_terminal(int slave) {
-  // setsid fails for a process group leader; a session leader may keep its session if it has
+bool lead_new_session() {
+  // setsid fails for a process group leader. A session leader may keep its session if it has
   // no controlling terminal yet, which TIOCSCTTY then checks.
   if (setsid() < 0 && getsid(0) != getpid()) {
     log::error(
@@ -147,6 +147,10 @@ bool take_terminal(int slave) {
         strerror(errno));
     return false;
   }
+  return true;
+}
+
+bool take_terminal(int slave) {
   if (ioctl(slave, TIOCSCTTY, 0) < 0) {
     log::error("pseudo-terminal: TIOCSCTTY failed: %s", strerror(errno));
     return false;
@@ -185,7 +189,7 @@ bool run_under_terminal(const std::optional<winsize>& size) {
     // The translator takes the guest's signal mask from the host at start.
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     close(pair.master);
-    if (!take_terminal(pair.slave)) _exit(125);
+    if (!lead_new_session() || !take_terminal(pair.slave)) _exit(125);
     return true;
   }
   close(pair.slave);
@@ -193,6 +197,8 @@ bool run_under_terminal(const std::optional<winsize>& size) {
 }
 
 bool attach_console_socket(const std::string& socket_path, const std::optional<winsize>& size) {
+  // First, so that a failure sends no terminal to the receiver.
+  if (!lead_new_session()) return false;
   Pair pair;
   if (!open_pair(size, pair)) return false;
   bool sent = send_descriptor(socket_path, pair.slave_path, pair.master);
