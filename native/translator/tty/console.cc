@@ -38,26 +38,34 @@ int open_slave(int master, const std::string& path) {
   return open(path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
 }
 
-// Sends `fd` with `message` as the data over the AF_UNIX stream socket at `path`.
-bool send_descriptor(const std::string& path, const std::string& message, int fd) {
+// Connects an AF_UNIX stream socket to `path`. Logs and returns -1 on failure.
+int connect_unix(const std::string& path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.size() >= sizeof address.sun_path) {
     log::error("--console-socket %s: invalid path, longer than %zu bytes", path.c_str(),
                sizeof address.sun_path - 1);
-    return false;
+    return -1;
   }
   memcpy(address.sun_path, path.data(), path.size());
   int socket_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (socket_fd < 0) {
     log::error("--console-socket: socket failed: %s", strerror(errno));
-    return false;
+    return -1;
   }
   if (connect(socket_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
     log::error("--console-socket %s: connect failed: %s", path.c_str(), strerror(errno));
     close(socket_fd);
-    return false;
+    return -1;
   }
+  return socket_fd;
+}
+
+// Sends `fd` with `message` as the data over the AF_UNIX stream socket at `path`.
+bool send_descriptor(const std::string& path, const std::string& message, int fd) {
+  int socket_fd = connect_unix(path);
+  if (socket_fd < 0) return false;
+
   iovec data{const_cast<char*>(message.data()), message.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr header{};
