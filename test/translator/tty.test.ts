@@ -200,6 +200,15 @@ describeKvm('translator --tty with piped stdio', () => {
     expect(result.status).toBe(0);
   });
 
+  test('stealing the terminal is rejected', () => {
+    // setsid -c asks TIOCSCTTY to take the terminal from the shell's session, which Linux allows
+    // only with CAP_SYS_ADMIN. The translator may run as host root, but the guest must not.
+    const script = 'setsid -c true; echo "status $?"';
+    const result = runWithFlags(root, ['--tty'], ['/bin/sh', '-c', script]);
+    expect(result.stdout).toContain('Operation not permitted');
+    expect(result.stdout).toContain('status 1\r\n');
+  });
+
   test('exit status 3 passes through', () => {
     const result = runWithFlags(root, ['--tty'], ['/bin/sh', '-c', 'exit 3']);
     expect(result.status).toBe(3);
