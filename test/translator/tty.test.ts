@@ -102,8 +102,8 @@ describeKvm('translator --tty with piped stdio', () => {
   });
 
   test('piped lines reach bash -i', () => {
-    // Input is written before bash starts, so no line may switch the terminal out of raw mode:
-    // Linux then hands everything pending to the next read, as `read` would take it all.
+    // All input is written before bash starts. Linux hands all input pending when the terminal
+    // turns canonical to the next read as one line, so the `read` builtin would take it all.
     const input = 'echo "sum $((2 + 3))"\nexit 5\n';
     const result = runWithFlags(
       root,
@@ -201,7 +201,7 @@ describeKvm('translator --tty with piped stdio', () => {
   });
 
   test('stealing the terminal is rejected', () => {
-    // setsid -c asks TIOCSCTTY to take the terminal from the shell's session, which Linux allows
+    // setsid -c calls TIOCSCTTY to take the terminal from the shell's session, which Linux allows
     // only with CAP_SYS_ADMIN. The translator may run as host root, but the guest must not.
     const script = 'setsid -c true; echo "status $?"';
     const result = runWithFlags(root, ['--tty'], ['/bin/sh', '-c', script]);
@@ -499,7 +499,7 @@ describeKvm('translator --console-socket', () => {
       translator.on('exit', (_code, name) => resolve(name)),
     );
     expect(await receiverExit).toBe(0);
-    // As on Linux, the hang-up sends SIGHUP to the terminal's session, which ends cat.
+    // As on Linux, the hang-up sends SIGHUP to the session leader, which ends cat.
     expect(signal).toBe('SIGHUP');
   });
 });
