@@ -96,7 +96,7 @@ void read_master(RelayState& state) {
 }
 
 // Reads the translator's stdin into pending_input. At end of file, queues the terminal's EOF
-// character once, as `docker run -it` does when its stdin closes.
+// character (VEOF) once, so a program reading the terminal in canonical mode sees end of file.
 void read_input(RelayState& state) {
   char buffer[65536];
   ssize_t n = read(STDIN_FILENO, buffer, sizeof buffer);
