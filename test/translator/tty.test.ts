@@ -317,6 +317,22 @@ describeKvm('translator --tty in a terminal (tmux)', () => {
     await waitForScreen('exited 130');
   }, 60000);
 
+  test('rapid resizes end at the last size', async () => {
+    const settings = path.join(scratch, 'rapid');
+    const script =
+      "trap 'echo winch $(stty size)' WINCH; echo ready $(stty size); " +
+      'while :; do sleep 0.1; done';
+    startInTmux(['bash', '-c', script], 100, 30, settings);
+    await waitForScreen('ready 30 100');
+    // Signals arriving together merge, but the last one must carry the final size.
+    for (let step = 1; step <= 20; step++) {
+      tmux('resize-window', '-t', session, '-x', `${60 + step}`, '-y', `${10 + step}`);
+    }
+    await waitForScreen('winch 30 80');
+    tmux('send-keys', '-t', session, 'C-c');
+    await waitForScreen('exited 130');
+  }, 60000);
+
   test('bash -i reads a typed line; settings restored', async () => {
     const settings = path.join(scratch, 'interactive');
     startInTmux(['bash', '--norc', '--noprofile', '-i'], 100, 30, settings);
