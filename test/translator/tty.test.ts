@@ -258,13 +258,22 @@ describeKvm('translator --tty with piped stdio', () => {
 });
 
 const session = `noah-tty-${process.pid}`;
-// A tmux server of this file's own, so other suites' sessions and servers cannot interfere.
-const tmuxSocket = `noah-tty-${process.pid}`;
+// A tmux server of this test's own: other suites' servers cannot interfere, and a new test
+// never connects to a server that is still exiting after the last test's kill-server.
+let tmuxServers = 0;
+let tmuxSocket = `noah-tty-${process.pid}-${tmuxServers}`;
 
 function tmux(...args: string[]): string {
   const result = spawnSync('tmux', ['-L', tmuxSocket, ...args], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${result.stderr}`);
   return result.stdout;
+}
+
+/** Stops this test's tmux server and removes its socket, which kill-server leaves behind. */
+function stopTmux(): void {
+  spawnSync('tmux', ['-L', tmuxSocket, 'kill-server']);
+  const directory = path.join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.()}`);
+  fs.rmSync(path.join(directory, tmuxSocket), { force: true });
 }
 
 function screen(): string {
@@ -292,6 +301,8 @@ function startInTmux(
   settingsFile: string,
   rootDirectory = root,
 ): void {
+  tmuxServers += 1;
+  tmuxSocket = `noah-tty-${process.pid}-${tmuxServers}`;
   const command = [
     asanTranslator(),
     ...translatorArgs(
@@ -310,9 +321,7 @@ function startInTmux(
 }
 
 describeKvm('translator --tty in a terminal (tmux)', () => {
-  afterEach(() => {
-    spawnSync('tmux', ['-L', tmuxSocket, 'kill-server']);
-  });
+  afterEach(stopTmux);
 
   test('resize reaches a SIGWINCH trap', async () => {
     const settings = path.join(scratch, 'resize');
@@ -374,9 +383,7 @@ describeRoot('terminal names with the host /dev/pts', () => {
     compile('winch', bin, ['-static']);
   }, 120000);
 
-  afterEach(() => {
-    spawnSync('tmux', ['-L', tmuxSocket, 'kill-server']);
-  });
+  afterEach(stopTmux);
 
   afterAll(() => {
     if (!overlay) return;
