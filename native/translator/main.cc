@@ -6,16 +6,25 @@
 //                   [--user UID:GID[:GID,...]]
 //                   [--mount type=bind|tmpfs,source=HOST,target=GUEST[,readonly]]...
 //                   [--tty | --console-socket PATH] [--console-size ROWSxCOLS]
+//                   [--ready-fd N] [--wait-fifo PATH] [--container-dir DIR]
 //                   -- PROGRAM [ARG...]
 //
 // --shared-inodes names the list of inodes the root shares with its image (the container's
 // copy-on-write layer, vfs/copy_up.h); --user sets the guest's credentials.
+// --container-dir names a host folder of the container where each of its processes registers
+// itself, so /proc lists them all, and where /dev/shm lives. Without it, the program's own
+// process tree shares a private folder.
 //
 // --tty gives the program a new pseudo-terminal as stdin, stdout, stderr and controlling
 // terminal, and relays this process's stdin and stdout to it; --console-socket PATH instead sends
 // the terminal's master over the AF_UNIX socket PATH, as runc does. --console-size sets the
 // terminal's initial window size.
-//
+// --wait-fifo PATH holds the loaded program before its first instruction until a runtime's start
+// command opens the FIFO PATH for reading, as runc's exec.fifo does. The translator creates
+// the FIFO (mode 0600) unless it exists and opens it for writing, which blocks. Once it opens,
+// the translator removes it and writes one byte. --ready-fd N: before that wait, the translator
+// writes one byte to descriptor N and closes it, so a runtime that started it detached learns
+// that set-up succeeded. End of file with no byte means that set-up failed.
 // --trace prints each system call as strace does; --stats (or NOAH_STATS=1) prints counters of
 // system calls and VM exits when the process ends.
 //
@@ -28,6 +37,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <optional>
@@ -41,6 +51,7 @@
 #include "translator/tty/console.h"
 #include "translator/util/log.h"
 #include "translator/util/stats.h"
+#include "translator/vfs/registry.h"
 
 namespace {
 
@@ -54,13 +65,16 @@ struct CommandLine {
   std::string cwd = "/";
   std::vector<std::string> env;
   std::vector<std::string> argv;
+  std::string container_dir;
   bool read_only = false;
-  std::string shared_inodes;
-  std::vector<noah::vfs::Mount> mounts;
-  noah::Credentials credentials;
+  int ready_fd = -1;
+  std::string wait_fifo;
   bool tty = false;
   std::string console_socket;
   std::optional<winsize> console_size;
+  std::string shared_inodes;
+  std::vector<noah::vfs::Mount> mounts;
+  noah::Credentials credentials;
   noah::Options options;
 };
 
@@ -70,7 +84,8 @@ struct CommandLine {
       "usage: noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... "
       "[--read-only] [--trace] [--stats] [--shared-inodes FILE] [--hostname NAME] "
       "[--user UID:GID[:GID,...]] [--mount type=bind,source=HOST,target=GUEST[,readonly]]... "
-      "[--tty | --console-socket PATH] [--console-size ROWSxCOLS] -- PROGRAM [ARG...]");
+      "[--tty | --console-socket PATH] [--console-size ROWSxCOLS] [--ready-fd N] "
+      "[--wait-fifo PATH] [--container-dir DIR] -- PROGRAM [ARG...]");
   _exit(kExitTranslatorFailed);
 }
 
@@ -115,6 +130,16 @@ bool parse_user(const std::string& text, noah::Credentials& credentials) {
   return true;
 }
 
+int parse_fd(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  long fd = strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || fd < 3 || fd > 1024) {
+    usage_error("invalid --ready-fd " + text + ": expected a descriptor number from 3 to 1024");
+  }
+  return static_cast<int>(fd);
+}
+
 CommandLine parse(int argc, char** argv) {
   CommandLine line;
   int i = 1;
@@ -138,8 +163,25 @@ CommandLine parse(int argc, char** argv) {
       line.options.trace = true;
     } else if (arg == "--read-only") {
       line.read_only = true;
+    } else if (arg == "--container-dir") {
+      line.container_dir = value();
     } else if (arg == "--stats") {
       noah::stats::enabled = true;
+    } else if (arg == "--ready-fd") {
+      line.ready_fd = parse_fd(value());
+    } else if (arg == "--wait-fifo") {
+      line.wait_fifo = value();
+    } else if (arg == "--tty") {
+      line.tty = true;
+    } else if (arg == "--console-socket") {
+      line.console_socket = value();
+    } else if (arg == "--console-size") {
+      std::string size = value();
+      winsize parsed;
+      if (!noah::tty::parse_size(size, parsed)) {
+        usage_error("invalid --console-size " + size + ": expected ROWSxCOLS, such as 24x80");
+      }
+      line.console_size = parsed;
     } else if (arg == "--shared-inodes") {
       line.shared_inodes = value();
     } else if (arg == "--mount") {
@@ -156,17 +198,6 @@ CommandLine parse(int argc, char** argv) {
       if (!parse_user(user, line.credentials)) {
         usage_error("--user " + user + ": expected UID:GID or UID:GID:GID,GID...");
       }
-    } else if (arg == "--tty") {
-      line.tty = true;
-    } else if (arg == "--console-socket") {
-      line.console_socket = value();
-    } else if (arg == "--console-size") {
-      std::string size = value();
-      winsize parsed;
-      if (!noah::tty::parse_size(size, parsed)) {
-        usage_error("invalid --console-size " + size + ": expected ROWSxCOLS, such as 24x80");
-      }
-      line.console_size = parsed;
     } else {
       usage_error("unknown option " + arg);
     }
@@ -228,6 +259,45 @@ void setup_stdio(noah::Process& process) {
   }
 }
 
+// Tells the runtime waiting on `fd` that set-up succeeded.
+bool send_ready(int fd) {
+  char byte = 'r';
+  ssize_t written;
+  do {
+    written = write(fd, &byte, 1);
+  } while (written < 0 && errno == EINTR);
+  if (written != 1) noah::log::error("write --ready-fd %d: %s", fd, strerror(errno));
+  close(fd);
+  return written == 1;
+}
+
+// Blocks until a reader opens the FIFO at `path` (the runtime's start command), then writes
+// one byte to it. A signal whose guest action is the default (SIGTERM, SIGKILL) ends the
+// translator while it waits here, which is how a created container is killed.
+bool wait_for_start(const std::string& path) {
+  int fd;
+  do {
+    fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    noah::log::error("open --wait-fifo %s: %s", path.c_str(), strerror(errno));
+    return false;
+  }
+  // The FIFO's name exists exactly while the program is held, so a runtime that crashed during
+  // start still finds the container running. The reader keeps its open descriptor.
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    noah::log::error("unlink --wait-fifo %s: %s", path.c_str(), strerror(errno));
+  }
+  char byte = 0;
+  ssize_t written;
+  do {
+    written = write(fd, &byte, 1);
+  } while (written < 0 && errno == EINTR);
+  if (written != 1) noah::log::error("write --wait-fifo %s: %s", path.c_str(), strerror(errno));
+  close(fd);
+  return written == 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -242,6 +312,11 @@ int main(int argc, char** argv) {
   }
   // The guest's umask is applied by the translator; the host must not apply its own too.
   umask(0);
+  std::string registry_error;
+  if (!noah::vfs::registry::configure(line.container_dir, registry_error)) {
+    noah::log::error("%s", registry_error.c_str());
+    return kExitTranslatorFailed;
+  }
   try {
     noah::Process process(line.root, line.options);
     process.fs.read_only = line.read_only;
@@ -274,11 +349,19 @@ int main(int argc, char** argv) {
       noah::log::error("exec %s: %s", program.c_str(), strerror(-result));
       return result == -ENOENT ? kExitNotFound : kExitCannotExecute;
     }
+    noah::vfs::registry::record_program_start(process, start.stack_pointer);
+    noah::vfs::registry::publish(process);
     if (line.options.trace) {
       std::string args;
       for (const auto& arg : prepared.argv) args += (args.empty() ? "\"" : ", \"") + arg + "\"";
       noah::log::info("[%d] execve(\"%s\", [%s]) = 0", thread.tid, program.c_str(), args.c_str());
     }
+    if (!line.wait_fifo.empty() && mkfifo(line.wait_fifo.c_str(), 0600) != 0 && errno != EEXIST) {
+      noah::log::error("mkfifo --wait-fifo %s: %s", line.wait_fifo.c_str(), strerror(errno));
+      return kExitTranslatorFailed;
+    }
+    if (line.ready_fd >= 0 && !send_ready(line.ready_fd)) return kExitTranslatorFailed;
+    if (!line.wait_fifo.empty() && !wait_for_start(line.wait_fifo)) return kExitTranslatorFailed;
     kvm_regs& regs = thread.vcpu->regs();
     regs = kvm_regs{};
     regs.rip = start.entry;
@@ -288,6 +371,7 @@ int main(int argc, char** argv) {
     thread.run();
   } catch (const std::exception& error) {
     noah::log::error("%s", error.what());
+    noah::vfs::registry::unpublish();
     return kExitTranslatorFailed;
   }
 }

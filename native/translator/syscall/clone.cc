@@ -20,6 +20,7 @@
 #include "translator/syscall/handlers.h"
 #include "translator/task/signal.h"
 #include "translator/util/log.h"
+#include "translator/vfs/registry.h"
 
 namespace noah::syscall {
 namespace {
@@ -126,6 +127,8 @@ int64_t fork_process(Thread& thread, const CloneRequest& request) {
   state.fs_base = thread.vcpu->get_msr(arch::kMsrFsBase);
   state.gs_base = thread.vcpu->get_msr(arch::kMsrGsBase);
 
+  // The child's /proc shows its host parent as its parent only when that has a record too.
+  vfs::registry::prepare_fork(thread.process);
   int vfork_pipe[2] = {-1, -1};
   if (vfork && pipe2(vfork_pipe, O_CLOEXEC) < 0) return -errno;
   // No other thread may hold the address space lock across the fork: the child would inherit
@@ -185,6 +188,7 @@ int64_t fork_process(Thread& thread, const CloneRequest& request) {
     log::error("fork: %s", error.what());
     _exit(127);
   }
+  vfs::registry::publish_forked_child(process, vfork);
   if (vfork && (request.flags & CLONE_VM)) {
     process.vfork_tracking = true;
     process.mm.write_protect_private();

@@ -17,6 +17,7 @@
 #include "translator/syscall/guest.h"
 #include "translator/syscall/handlers.h"
 #include "translator/tty/console.h"
+#include "translator/vfs/registry.h"
 
 namespace noah::syscall {
 namespace {
@@ -301,6 +302,7 @@ int64_t sys_fstat(Thread& thread, int fd, GuestPtr<void> stat) {
   if (!thread.process.mm.check(stat.address, sizeof(struct stat), mm::kWrite)) return -EFAULT;
   auto* out = reinterpret_cast<struct stat*>(stat.address);
   if (::fstat(host, out) < 0) return -errno;
+  if (auto file = file_of(thread, fd)) adjust_special_stat(file->guest_path, *out);
   if (thread.process.fs.ownership.in_xattrs()) {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", host);
@@ -310,10 +312,12 @@ int64_t sys_fstat(Thread& thread, int fd, GuestPtr<void> stat) {
 }
 
 int64_t sys_fstatfs(Thread& thread, int fd, GuestPtr<void> statfs) {
-  int host = host_fd(thread, fd);
-  if (host < 0) return host;
-  if (!thread.process.mm.check(statfs.address, sizeof(struct statfs), mm::kWrite)) return -EFAULT;
-  return host_result(::fstatfs(host, reinterpret_cast<struct statfs*>(statfs.address)));
+  auto file = file_of(thread, fd);
+  if (!file) return -EBADF;
+  struct statfs value;
+  if (::fstatfs(file->host_fd, &value) < 0) return -errno;
+  adjust_special_statfs(file->guest_path, value);
+  return copy_to_guest(thread, statfs.address, &value, sizeof value) ? 0 : -EFAULT;
 }
 
 int64_t sys_fchmod(Thread& thread, int fd, unsigned mode) {
@@ -336,15 +340,19 @@ int64_t sys_fchown(Thread& thread, int fd, int uid, int gid) {
 }
 
 int64_t sys_fchdir(Thread& thread, int fd) {
-  int host = host_fd(thread, fd);
-  if (host < 0) return host;
+  auto file = file_of(thread, fd);
+  if (!file) return -EBADF;
+  int host = file->host_fd;
   struct stat status;
   if (::fstat(host, &status) < 0) return -errno;
   if (!S_ISDIR(status.st_mode)) return -ENOTDIR;
   int copy = ::fcntl(host, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) return -errno;
   std::string path = thread.process.fs.guest_path(copy);
-  thread.process.fs.set_cwd(std::make_shared<vfs::OpenFile>(copy, path.empty() ? "/" : path));
+  // Synthesized directories (/proc) are outside the root; their guest path is as opened.
+  if (path.empty()) path = file->guest_path.empty() ? "/" : file->guest_path;
+  thread.process.fs.set_cwd(std::make_shared<vfs::OpenFile>(copy, path));
+  vfs::registry::publish(thread.process);
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "translator/syscall/guest.h"
 #include "translator/syscall/handlers.h"
 #include "translator/task/signal.h"
+#include "translator/vfs/registry.h"
 
 namespace noah::syscall {
 namespace {
@@ -112,6 +113,8 @@ int64_t sys_execveat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<uin
   if (loader::load(process, program, environment, start) < 0) kill_process(process, SIGSEGV);
   process.files.close_on_exec();
   reset_thread_state(thread);
+  vfs::registry::record_program_start(process, start.stack_pointer);
+  vfs::registry::publish(process);
   kvm_regs& regs = thread.vcpu->regs();
   regs = kvm_regs{};
   thread.resume_user(start.entry, start.stack_pointer, 0x202);

@@ -155,16 +155,20 @@ int64_t sys_pwritev2(Thread& thread, int fd, GuestPtr<void> iov, int count, int6
 }
 
 int64_t sys_lseek(Thread& thread, int fd, int64_t offset, int whence) {
-  int host = host_fd(thread, fd);
-  if (host < 0) return host;
-  return host_result(::lseek(host, offset, whence));
+  auto file = file_of(thread, fd);
+  if (!file) return -EBADF;
+  int64_t position;
+  if (seek_special_directory(*file, offset, whence, position)) return position;
+  return host_result(::lseek(file->host_fd, offset, whence));
 }
 
 int64_t sys_getdents64(Thread& thread, int fd, GuestPtr<void> buffer, uint64_t count) {
-  int host = host_fd(thread, fd);
-  if (host < 0) return host;
+  auto file = file_of(thread, fd);
+  if (!file) return -EBADF;
   if (!thread.process.mm.check(buffer.address, count, mm::kWrite)) return -EFAULT;
-  return host_result(::syscall(SYS_getdents64, host, buffer.address, count));
+  int64_t listed;
+  if (read_special_directory(thread, *file, buffer.address, count, listed)) return listed;
+  return host_result(::syscall(SYS_getdents64, file->host_fd, buffer.address, count));
 }
 
 int64_t sys_sendfile(Thread& thread, int out_fd, int in_fd, GuestPtr<int64_t> offset,

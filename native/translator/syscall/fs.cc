@@ -20,6 +20,7 @@
 #include "translator/syscall/fd.h"
 #include "translator/syscall/guest.h"
 #include "translator/syscall/handlers.h"
+#include "translator/vfs/registry.h"
 
 namespace noah::syscall {
 namespace {
@@ -34,17 +35,22 @@ int64_t host_result(long result) {
   return result < 0 ? -errno : result;
 }
 
-// Whether the root is read-only with no mounts, so calls that change files fail with EROFS
-// before any lookup. With mounts, the check comes after the lookup (check_writable), because a
-// mount may be writable in a read-only root.
-bool read_only(Thread& thread) {
-  return thread.process.fs.read_only && thread.process.fs.mounts().empty();
+// Whether a change to `path` fails with EROFS before any lookup: the root is read-only with no
+// mounts, and the path is not in /dev/shm, a tmpfs in Docker's containers. With mounts, the
+// check comes after the lookup (check_writable), because a mount may be writable in a
+// read-only root.
+bool read_only(Thread& thread, DirFd dirfd, GuestString path) {
+  if (!thread.process.fs.read_only || !thread.process.fs.mounts().empty()) return false;
+  std::string value;
+  Directory directory(thread, dirfd);
+  if (read_string(thread, path.address, value) < 0 || directory.error() < 0) return true;
+  return !in_shm(vfs::lexical_absolute(directory.base().guest_path, value));
 }
 
 // Prepares a change to the file `fd` refers to: EROFS under a read-only mount or root, and a
 // file still shared with the image is copied up.
 int prepare_change(Thread& thread, int fd) {
-  int result = thread.process.fs.check_writable(fd);
+  int result = check_writable(thread, fd);
   if (result < 0) return result;
   return thread.process.fs.unshare(fd);
 }
@@ -99,6 +105,11 @@ int parent_from_args(Thread& thread, DirFd dirfd, GuestString path, vfs::UniqueF
   if (result < 0) return result;
   Directory directory(thread, dirfd);
   if (directory.error() < 0) return directory.error();
+  if (may_be_special(directory.base(), value) &&
+      special_parent(thread, vfs::lexical_absolute(directory.base().guest_path, value), dir, name,
+                     result)) {
+    return result;
+  }
   return thread.process.fs.parent(directory.base(), value, dir, name);
 }
 
@@ -134,6 +145,11 @@ int64_t stat_at(Thread& thread, DirFd dirfd, GuestString path, uint64_t buffer, 
   if (::fstat(fd.get(), out) < 0) return -errno;
   thread.process.fs.ownership.present(proc_fd_path(fd.get()), !S_ISLNK(out->st_mode), out->st_uid,
                                       out->st_gid);
+  Directory directory(thread, dirfd);
+  // With AT_EMPTY_PATH, value is "" and the path is dirfd's own, as fstat of it.
+  if (directory.error() == 0 && may_be_special(directory.base(), value)) {
+    adjust_special_stat(vfs::lexical_absolute(directory.base().guest_path, value), *out);
+  }
   return 0;
 }
 
@@ -155,8 +171,10 @@ int open_path(Thread& thread, DirFd dirfd, const std::string& path, int flags, m
   vfs::Base base = directory.base();
   if (may_be_special(base, path)) {
     std::string absolute = vfs::lexical_absolute(base.guest_path, path);
+    // A trailing slash names the directory a symlink such as /proc/self leads to.
+    int special_flags = path.back() == '/' ? (flags & ~O_NOFOLLOW) | O_DIRECTORY : flags;
     int result;
-    if (open_special(thread, absolute, flags, result)) {
+    if (open_special(thread, absolute, special_flags, mode, result)) {
       if (opened_path != nullptr) *opened_path = absolute;
       return result;
     }
@@ -172,6 +190,11 @@ int open_path(Thread& thread, DirFd dirfd, const std::string& path, int flags, m
     }
   }
   int fd = fs.open(base, path, flags & kValidOpenFlags, mode & ~fs.umask);
+  // A symlink of the root into /proc or /dev, such as /etc/mtab -> ../proc/self/mounts.
+  if (fd == -ENOENT && !(flags & O_NOFOLLOW) &&
+      open_special_link(thread, base, path, flags, mode, opened_path, fd)) {
+    return fd;
+  }
   if (fd >= 0 && opened_path != nullptr) {
     *opened_path = fs.guest_path(fd);
     if (opened_path->empty()) *opened_path = vfs::lexical_absolute(base.guest_path, path);
@@ -282,6 +305,10 @@ int64_t sys_statx(Thread& thread, DirFd dirfd, GuestString path, Flags flags, un
   if (::statx(fd.get(), "", AT_EMPTY_PATH | sync, mask, out) < 0) return -errno;
   thread.process.fs.ownership.present(proc_fd_path(fd.get()), !S_ISLNK(out->stx_mode), out->stx_uid,
                                       out->stx_gid);
+  Directory directory(thread, dirfd);
+  if (directory.error() == 0 && may_be_special(directory.base(), value)) {
+    adjust_special_statx(vfs::lexical_absolute(directory.base().guest_path, value), *out);
+  }
   return 0;
 }
 
@@ -345,12 +372,12 @@ int64_t sys_mkdir(Thread& thread, GuestString path, unsigned mode) {
 }
 
 int64_t sys_mkdirat(Thread& thread, DirFd dirfd, GuestString path, unsigned mode) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   vfs::UniqueFd dir;
   std::string name;
   int result = parent_from_args(thread, dirfd, path, dir, name);
   if (result < 0) return result;
-  result = thread.process.fs.check_writable(dir.get());
+  result = check_writable(thread, dir.get());
   if (result < 0) return result;
   return host_result(::mkdirat(dir.get(), name.c_str(), mode & ~thread.process.fs.umask & 07777));
 }
@@ -360,12 +387,12 @@ int64_t sys_mknod(Thread& thread, GuestString path, unsigned mode, uint64_t devi
 }
 
 int64_t sys_mknodat(Thread& thread, DirFd dirfd, GuestString path, unsigned mode, uint64_t device) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   vfs::UniqueFd dir;
   std::string name;
   int result = parent_from_args(thread, dirfd, path, dir, name);
   if (result < 0) return result;
-  result = thread.process.fs.check_writable(dir.get());
+  result = check_writable(thread, dir.get());
   if (result < 0) return result;
   mode_t permissions = mode & 07777 & ~thread.process.fs.umask;
   return host_result(::mknodat(dir.get(), name.c_str(), (mode & S_IFMT) | permissions, device));
@@ -380,13 +407,13 @@ int64_t sys_unlink(Thread& thread, GuestString path) {
 }
 
 int64_t sys_unlinkat(Thread& thread, DirFd dirfd, GuestString path, Flags flags) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   if (flags.value & ~uint64_t{AT_REMOVEDIR}) return -EINVAL;
   vfs::UniqueFd dir;
   std::string name;
   int result = parent_from_args(thread, dirfd, path, dir, name);
   if (result < 0) return result;
-  result = thread.process.fs.check_writable(dir.get());
+  result = check_writable(thread, dir.get());
   if (result < 0) return result;
   if (flags.value & AT_REMOVEDIR) {
     // rmdir of "." or a path ending in "/." is EINVAL on Linux, "/.." is ENOTEMPTY.
@@ -407,7 +434,7 @@ int64_t sys_renameat(Thread& thread, DirFd from_dir, GuestString from, DirFd to_
 
 int64_t sys_renameat2(Thread& thread, DirFd from_dir, GuestString from, DirFd to_dir,
                       GuestString to, Flags flags) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, from_dir, from) || read_only(thread, to_dir, to)) return -EROFS;
   vfs::UniqueFd old_dir, new_dir;
   std::string old_name, new_name;
   int result = parent_from_args(thread, from_dir, from, old_dir, old_name);
@@ -415,8 +442,8 @@ int64_t sys_renameat2(Thread& thread, DirFd from_dir, GuestString from, DirFd to
   result = parent_from_args(thread, to_dir, to, new_dir, new_name);
   if (result < 0) return result;
   vfs::Filesystem& fs = thread.process.fs;
-  if ((result = fs.check_writable(old_dir.get())) < 0) return result;
-  if ((result = fs.check_writable(new_dir.get())) < 0) return result;
+  if ((result = check_writable(thread, old_dir.get())) < 0) return result;
+  if ((result = check_writable(thread, new_dir.get())) < 0) return result;
   if ((result = fs.check_same_mount(old_dir.get(), new_dir.get())) < 0) return result;
   return host_result(::renameat2(old_dir.get(), old_name.c_str(), new_dir.get(), new_name.c_str(),
                                  static_cast<unsigned>(flags.value)));
@@ -428,13 +455,13 @@ int64_t sys_link(Thread& thread, GuestString from, GuestString to) {
 
 int64_t sys_linkat(Thread& thread, DirFd from_dir, GuestString from, DirFd to_dir, GuestString to,
                    Flags flags) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, to_dir, to)) return -EROFS;
   if (flags.value & ~uint64_t{AT_SYMLINK_FOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   vfs::UniqueFd new_dir;
   std::string new_name;
   int result = parent_from_args(thread, to_dir, to, new_dir, new_name);
   if (result < 0) return result;
-  result = thread.process.fs.check_writable(new_dir.get());
+  result = check_writable(thread, new_dir.get());
   if (result < 0) return result;
   std::string source;
   result = read_string(thread, from.address, source);
@@ -466,7 +493,7 @@ int64_t sys_symlink(Thread& thread, GuestString target, GuestString path) {
 }
 
 int64_t sys_symlinkat(Thread& thread, GuestString target, DirFd dirfd, GuestString path) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   std::string value;
   int result = read_path(thread, target, value);
   if (result < 0) return result;
@@ -474,7 +501,7 @@ int64_t sys_symlinkat(Thread& thread, GuestString target, DirFd dirfd, GuestStri
   std::string name;
   result = parent_from_args(thread, dirfd, path, dir, name);
   if (result < 0) return result;
-  result = thread.process.fs.check_writable(dir.get());
+  result = check_writable(thread, dir.get());
   if (result < 0) return result;
   return host_result(::symlinkat(value.c_str(), dir.get(), name.c_str()));
 }
@@ -488,7 +515,7 @@ int64_t sys_fchmodat(Thread& thread, DirFd dirfd, GuestString path, unsigned mod
 }
 
 int64_t sys_fchmodat2(Thread& thread, DirFd dirfd, GuestString path, unsigned mode, Flags flags) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   if (flags.value & ~uint64_t{AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   vfs::UniqueFd fd;
   int result = target_from_args(thread, dirfd, path, flags.value, fd);
@@ -511,7 +538,7 @@ int64_t sys_lchown(Thread& thread, GuestString path, int uid, int gid) {
 }
 
 int64_t sys_fchownat(Thread& thread, DirFd dirfd, GuestString path, int uid, int gid, Flags flags) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   if (flags.value & ~uint64_t{AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   vfs::UniqueFd fd;
   int result = target_from_args(thread, dirfd, path, flags.value, fd);
@@ -528,7 +555,7 @@ int64_t sys_fchownat(Thread& thread, DirFd dirfd, GuestString path, int uid, int
 }
 
 int64_t sys_truncate(Thread& thread, GuestString path, int64_t length) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, DirFd{AT_FDCWD}, path)) return -EROFS;
   vfs::UniqueFd fd;
   int result = target_from_args(thread, DirFd{AT_FDCWD}, path, 0, fd);
   if (result < 0) return result;
@@ -543,7 +570,7 @@ int64_t sys_truncate(Thread& thread, GuestString path, int64_t length) {
 
 int64_t sys_utimensat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<void> times,
                       Flags flags) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, dirfd, path)) return -EROFS;
   if (flags.value & ~uint64_t{AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH}) return -EINVAL;
   timespec values[2];
   timespec* pointer = nullptr;
@@ -619,7 +646,13 @@ int64_t sys_statfs(Thread& thread, GuestString path, GuestPtr<void> statfs) {
   vfs::UniqueFd fd;
   int result = target_from_args(thread, DirFd{AT_FDCWD}, path, 0, fd);
   if (result < 0) return result;
-  return host_result(::fstatfs(fd.get(), reinterpret_cast<struct statfs*>(statfs.address)));
+  struct statfs value;
+  if (::fstatfs(fd.get(), &value) < 0) return -errno;
+  std::string name;
+  if (read_path(thread, path, name) == 0) {
+    adjust_special_statfs(vfs::lexical_absolute(thread.process.fs.cwd()->guest_path, name), value);
+  }
+  return copy_to_guest(thread, statfs.address, &value, sizeof value) ? 0 : -EFAULT;
 }
 
 int64_t sys_chdir(Thread& thread, GuestString path) {
@@ -631,12 +664,17 @@ int64_t sys_chdir(Thread& thread, GuestString path) {
   std::string guest = thread.process.fs.guest_path(fd);
   if (guest.empty()) guest = vfs::lexical_absolute(thread.process.fs.cwd()->guest_path, value);
   thread.process.fs.set_cwd(std::make_shared<vfs::OpenFile>(fd, guest));
+  vfs::registry::publish(thread.process);
   return 0;
 }
 
 int64_t sys_getcwd(Thread& thread, GuestPtr<char> buffer, uint64_t size) {
   vfs::Filesystem& fs = thread.process.fs;
   std::string path = fs.guest_path(fs.cwd()->host_fd);
+  // A synthesized directory such as /proc is a host folder outside the root.
+  if (path.empty() && may_be_special(vfs::Base{-1, "/"}, fs.cwd()->guest_path)) {
+    path = fs.cwd()->guest_path;
+  }
   if (path.empty()) return -ENOENT;
   if (size < path.size() + 1) return -ERANGE;
   if (!copy_to_guest(thread, buffer.address, path.c_str(), path.size() + 1)) return -EFAULT;
@@ -684,7 +722,7 @@ int64_t get_xattr(Thread& thread, GuestString path, GuestString name, GuestPtr<v
 
 int64_t set_xattr(Thread& thread, GuestString path, GuestString name, GuestPtr<void> value,
                   uint64_t size, Flags flags, bool follow) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, DirFd{AT_FDCWD}, path)) return -EROFS;
   std::string key;
   int result = read_xattr_name(thread, name, key);
   if (result < 0) return result;
@@ -711,7 +749,7 @@ int64_t list_xattr(Thread& thread, GuestString path, GuestPtr<void> list, uint64
 }
 
 int64_t remove_xattr(Thread& thread, GuestString path, GuestString name, bool follow) {
-  if (read_only(thread)) return -EROFS;
+  if (read_only(thread, DirFd{AT_FDCWD}, path)) return -EROFS;
   std::string key;
   int result = read_xattr_name(thread, name, key);
   if (result < 0) return result;

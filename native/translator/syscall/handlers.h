@@ -273,7 +273,7 @@ int64_t sys_waitid(Thread&, int type, int id, GuestPtr<void> info, Flags options
 int64_t sys_futex(Thread&, GuestPtr<uint32_t> word, int operation, uint32_t value,
                   uint64_t timeout_or_value2, GuestPtr<uint32_t> word2, uint32_t value3);
 
-// socket.cc: sockets on the host network; Unix socket paths inside the root.
+// socket.cc and socket_msg.cc: sockets on the host network; Unix socket paths inside the root.
 int64_t sys_socket(Thread&, int domain, int type, int protocol);
 int64_t sys_socketpair(Thread&, int domain, int type, int protocol, GuestPtr<int> fds);
 int64_t sys_connect(Thread&, int fd, GuestPtr<void> address, unsigned length);
@@ -290,6 +290,9 @@ int64_t sys_recvfrom(Thread&, int fd, GuestPtr<void> buffer, uint64_t length, Fl
                      GuestPtr<void> address, GuestPtr<uint32_t> address_length);
 int64_t sys_sendmsg(Thread&, int fd, GuestPtr<void> message, Flags flags);
 int64_t sys_recvmsg(Thread&, int fd, GuestPtr<void> message, Flags flags);
+int64_t sys_sendmmsg(Thread&, int fd, GuestPtr<void> vector, unsigned count, Flags flags);
+int64_t sys_recvmmsg(Thread&, int fd, GuestPtr<void> vector, unsigned count, Flags flags,
+                     GuestPtr<void> timeout);
 int64_t sys_shutdown(Thread&, int fd, int how);
 int64_t sys_setsockopt(Thread&, int fd, int level, int name, GuestPtr<void> value, unsigned length);
 int64_t sys_getsockopt(Thread&, int fd, int level, int name, GuestPtr<void> value,

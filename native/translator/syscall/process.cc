@@ -20,6 +20,7 @@
 #include "translator/syscall/handlers.h"
 #include "translator/task/robust.h"
 #include "translator/util/log.h"
+#include "translator/vfs/registry.h"
 
 namespace noah::syscall {
 namespace {
@@ -293,6 +294,7 @@ int64_t sys_prctl(Thread& thread, int option, uint64_t arg2, uint64_t, uint64_t,
       int result = read_string(thread, arg2, name, 4095);
       if (result < 0) return result;
       thread.process.comm = name.substr(0, 15);
+      vfs::registry::publish(thread.process);
       return 0;
     }
     case PR_GET_NAME: {

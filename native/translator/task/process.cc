@@ -12,6 +12,7 @@
 #include "translator/task/robust.h"
 #include "translator/task/signal.h"
 #include "translator/util/stats.h"
+#include "translator/vfs/registry.h"
 
 namespace noah {
 
@@ -92,6 +93,7 @@ void Process::release_vfork_parent() {
 }
 
 void exit_process(Process& process, int status) {
+  vfs::registry::unpublish();
   process.release_vfork_parent();
   release_all_robust_futexes(process);
   stats::print();
@@ -99,6 +101,7 @@ void exit_process(Process& process, int status) {
 }
 
 void kill_process(Process& process, int signal) {
+  vfs::registry::unpublish();
   process.release_vfork_parent();
   release_all_robust_futexes(process);
   stats::print();

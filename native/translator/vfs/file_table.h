@@ -10,6 +10,8 @@
 
 namespace noah::vfs {
 
+struct DirectoryListing;  // vfs/synthetic.h
+
 // An open file description: shared by descriptors made with dup, like Linux's struct file.
 struct OpenFile {
   explicit OpenFile(int host_fd, std::string guest_path = "")
@@ -20,6 +22,8 @@ struct OpenFile {
 
   int host_fd;
   std::string guest_path;  // as opened; /proc/self/fd readlinks show it
+  // The entries of a synthesized directory (/proc, /dev, /sys), from its first getdents64.
+  std::shared_ptr<DirectoryListing> listing;
 };
 
 class FileTable {

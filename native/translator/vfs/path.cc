@@ -350,7 +350,7 @@ bool Filesystem::under_mount(const std::string& absolute) const {
   return false;
 }
 
-int Filesystem::mount_containing(int host_fd, const Mount*& mount) const {
+int Filesystem::mount_containing(int host_fd, const Mount*& mount, bool* in_root_tree) const {
   mount = nullptr;
   char link[64];
   snprintf(link, sizeof link, "/proc/self/fd/%d", host_fd);
@@ -367,15 +367,18 @@ int Filesystem::mount_containing(int host_fd, const Mount*& mount) const {
   bool in_root = path.compare(0, host_root_.size(), host_root_) == 0 &&
                  (path.size() == host_root_.size() || path[host_root_.size()] == '/');
   if (mount != nullptr && in_root && mount->source.size() <= host_root_.size()) mount = nullptr;
+  if (in_root_tree != nullptr) *in_root_tree = mount == nullptr && in_root;
   return 0;
 }
 
 int Filesystem::check_writable(int host_fd) const {
   if (!read_only && !read_only_mounts_) return 0;
   const Mount* mount;
-  int result = mount_containing(host_fd, mount);
+  bool in_root_tree;
+  int result = mount_containing(host_fd, mount, &in_root_tree);
   if (result < 0) return result;
-  bool locked = mount != nullptr ? mount->read_only : read_only;
+  // Pipes, sockets and memfds are in neither, and stay writable as on Linux.
+  bool locked = mount != nullptr ? mount->read_only : read_only && in_root_tree;
   return locked ? -EROFS : 0;
 }
 

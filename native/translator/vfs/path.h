@@ -111,7 +111,8 @@ class Filesystem {
   const Mount* mount_of_root(dev_t device, ino_t inode) const;
   bool under_mount(const std::string& absolute) const;
   // The mount whose source contains `host_fd`, or nullptr for the root's own tree.
-  int mount_containing(int host_fd, const Mount*& mount) const;
+  // `in_root_tree`, when given, tells whether the file is in the root's own tree.
+  int mount_containing(int host_fd, const Mount*& mount, bool* in_root_tree = nullptr) const;
 
   SharedInodes shared_inodes_;
   std::vector<Mount> mounts_;
