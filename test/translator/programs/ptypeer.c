@@ -1,5 +1,5 @@
 // A pseudo-terminal made by the guest itself: opens the master at argv[1] (such as
-// /dev/pts/ptmx), unlocks it, opens the slave with TIOCGPTPEER and checks that bytes cross
+// /dev/ptmx), unlocks it, opens the slave with TIOCGPTPEER and checks that bytes cross
 // from master to slave and that the slave's /proc/self/fd link names /dev/pts/N.
 #define _GNU_SOURCE
 #include <errno.h>
