@@ -30,34 +30,42 @@ bool parse_dimension(const std::string& text, size_t start, size_t end, unsigned
   return true;
 }
 
-// Opens the slave of `master`. TIOCGPTPEER (Linux 4.13) opens the very peer of this master, so
-// no other process can swap the /dev/pts entry in between; older kernels fall back to the path.
+// Opens the slave of `master`. TIOCGPTPEER (Linux 4.13) opens the peer of this very master, so
+// no other process can swap the /dev/pts entry in between. Older kernels fall back to the path.
 int open_slave(int master, const std::string& path) {
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave >= 0 || (errno != EINVAL && errno != ENOTTY)) return slave;
   return open(path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
 }
 
-// Sends `fd` with `message` as the data over the AF_UNIX stream socket at `path`.
-bool send_descriptor(const std::string& path, const std::string& message, int fd) {
+// Connects an AF_UNIX stream socket to `path`. Logs and returns -1 on failure.
+int connect_unix(const std::string& path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.size() >= sizeof address.sun_path) {
-    log::error("--console-socket %s: path longer than %zu bytes", path.c_str(),
+    log::error("--console-socket %s: invalid path, longer than %zu bytes", path.c_str(),
                sizeof address.sun_path - 1);
-    return false;
+    return -1;
   }
   memcpy(address.sun_path, path.data(), path.size());
   int socket_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (socket_fd < 0) {
-    log::error("--console-socket: socket: %s", strerror(errno));
-    return false;
+    log::error("--console-socket: socket failed: %s", strerror(errno));
+    return -1;
   }
   if (connect(socket_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
-    log::error("--console-socket %s: connect: %s", path.c_str(), strerror(errno));
+    log::error("--console-socket %s: connect failed: %s", path.c_str(), strerror(errno));
     close(socket_fd);
-    return false;
+    return -1;
   }
+  return socket_fd;
+}
+
+// Sends `fd` with `message` as the data over the AF_UNIX stream socket at `path`.
+bool send_descriptor(const std::string& path, const std::string& message, int fd) {
+  int socket_fd = connect_unix(path);
+  if (socket_fd < 0) return false;
+
   iovec data{const_cast<char*>(message.data()), message.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr header{};
@@ -77,8 +85,23 @@ bool send_descriptor(const std::string& path, const std::string& message, int fd
   int error = errno;
   close(socket_fd);
   if (sent < 0) {
-    log::error("--console-socket %s: sendmsg: %s", path.c_str(), strerror(error));
+    log::error("--console-socket %s: sendmsg failed: %s", path.c_str(), strerror(error));
     return false;
+  }
+  return true;
+}
+
+// Opens /dev/null on each of descriptors 0-2 that is closed, so that the relay's own
+// descriptors never take those numbers and get mistaken for its stdin or stdout.
+bool fill_standard_descriptors() {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) >= 0) continue;
+    int null = open("/dev/null", O_RDWR);
+    if (null < 0) {
+      log::error("pseudo-terminal: opening /dev/null for closed descriptor %d failed: %s", fd,
+                 strerror(errno));
+      return false;
+    }
   }
   return true;
 }
@@ -98,23 +121,23 @@ bool parse_size(const std::string& text, winsize& size) {
 bool open_pair(const std::optional<winsize>& size, Pair& pair) {
   int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) {
-    log::error("pseudo-terminal: open /dev/ptmx: %s", strerror(errno));
+    log::error("pseudo-terminal: opening /dev/ptmx failed: %s", strerror(errno));
     return false;
   }
   char name[128];
   if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0) {
-    log::error("pseudo-terminal: unlock: %s", strerror(errno));
+    log::error("pseudo-terminal: unlocking the slave failed: %s", strerror(errno));
     close(master);
     return false;
   }
   if (size && ioctl(master, TIOCSWINSZ, &*size) < 0) {
-    log::error("pseudo-terminal: set window size: %s", strerror(errno));
+    log::error("pseudo-terminal: TIOCSWINSZ failed: %s", strerror(errno));
     close(master);
     return false;
   }
   int slave = open_slave(master, name);
   if (slave < 0) {
-    log::error("pseudo-terminal: open %s: %s", name, strerror(errno));
+    log::error("pseudo-terminal: opening %s failed: %s", name, strerror(errno));
     close(master);
     return false;
   }
@@ -122,21 +145,27 @@ bool open_pair(const std::optional<winsize>& size, Pair& pair) {
   return true;
 }
 
-bool take_terminal(int slave) {
-  // setsid fails for a process group leader; a session leader may keep its session if it has
+bool lead_new_session() {
+  // setsid fails for a process group leader. A session leader may keep its session if it has
   // no controlling terminal yet, which TIOCSCTTY then checks.
   if (setsid() < 0 && getsid(0) != getpid()) {
-    log::error("pseudo-terminal: setsid: %s (the translator leads a process group)",
-               strerror(errno));
+    log::error(
+        "pseudo-terminal: setsid failed: %s. The translator leads a process group; start it "
+        "as a session leader or inside another process's group",
+        strerror(errno));
     return false;
   }
+  return true;
+}
+
+bool take_terminal(int slave) {
   if (ioctl(slave, TIOCSCTTY, 0) < 0) {
-    log::error("pseudo-terminal: make it the controlling terminal: %s", strerror(errno));
+    log::error("pseudo-terminal: TIOCSCTTY failed: %s", strerror(errno));
     return false;
   }
   for (int fd = 0; fd <= 2; fd++) {
     if (fd != slave && dup2(slave, fd) < 0) {
-      log::error("pseudo-terminal: dup2 onto %d: %s", fd, strerror(errno));
+      log::error("pseudo-terminal: dup2 onto descriptor %d failed: %s", fd, strerror(errno));
       return false;
     }
   }
@@ -145,6 +174,7 @@ bool take_terminal(int slave) {
 }
 
 bool run_under_terminal(const std::optional<winsize>& size) {
+  if (!fill_standard_descriptors()) return false;
   std::optional<winsize> initial = size;
   int outer = isatty(STDIN_FILENO) ? STDIN_FILENO : isatty(STDOUT_FILENO) ? STDOUT_FILENO : -1;
   winsize outer_size{};
@@ -157,7 +187,7 @@ bool run_under_terminal(const std::optional<winsize>& size) {
   sigprocmask(SIG_BLOCK, &handled, &previous);
   pid_t child = fork();
   if (child < 0) {
-    log::error("pseudo-terminal: fork: %s", strerror(errno));
+    log::error("pseudo-terminal: fork failed: %s", strerror(errno));
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     close(pair.master);
     close(pair.slave);
@@ -167,7 +197,7 @@ bool run_under_terminal(const std::optional<winsize>& size) {
     // The translator takes the guest's signal mask from the host at start.
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     close(pair.master);
-    if (!take_terminal(pair.slave)) _exit(125);
+    if (!lead_new_session() || !take_terminal(pair.slave)) _exit(125);
     return true;
   }
   close(pair.slave);
@@ -175,6 +205,8 @@ bool run_under_terminal(const std::optional<winsize>& size) {
 }
 
 bool attach_console_socket(const std::string& socket_path, const std::optional<winsize>& size) {
+  // First, so that a failure sends no terminal to the receiver.
+  if (!lead_new_session()) return false;
   Pair pair;
   if (!open_pair(size, pair)) return false;
   bool sent = send_descriptor(socket_path, pair.slave_path, pair.master);

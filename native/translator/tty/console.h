@@ -25,9 +25,13 @@ bool parse_size(const std::string& text, winsize& size);
 // set. Logs and returns false on failure.
 bool open_pair(const std::optional<winsize>& size, Pair& pair);
 
-// Makes `slave` the controlling terminal of a new session led by this process and duplicates it
-// onto descriptors 0, 1 and 2. Closes `slave` unless it is one of them. Logs and returns false
-// on failure.
+// Makes this process the leader of a new session, unless it leads one already. Logs and returns
+// false on failure.
+bool lead_new_session();
+
+// Makes `slave` the controlling terminal of this process's session, which it must lead, and
+// duplicates it onto descriptors 0, 1 and 2. Closes `slave` unless it is one of them. Logs and
+// returns false on failure.
 bool take_terminal(int slave);
 
 // --tty: opens a pseudo-terminal and forks. The child returns true, with the slave as its
@@ -41,7 +45,7 @@ bool run_under_terminal(const std::optional<winsize>& size);
 // controlling terminal and descriptors 0-2. Logs and returns false on failure.
 bool attach_console_socket(const std::string& socket_path, const std::optional<winsize>& size);
 
-// The path of the terminal `fd` is open on, such as "/dev/pts/3", or "" when it is none.
+// The path of the terminal `fd` is open on, such as "/dev/pts/3", or "" for any other file.
 std::string terminal_name(int fd);
 
 // The parent's side of --tty (relay.cc): relays until `child` ends, then exits as it did.

@@ -28,7 +28,7 @@ constexpr int kForwarded[] = {SIGHUP,  SIGINT,    SIGQUIT, SIGABRT, SIGUSR1, SIG
                               SIGTERM, SIGVTALRM, SIGPROF, SIGIO,   SIGPWR,  SIGCONT};
 
 // How long the relay keeps reading the master after the child ended while another process
-// still holds the slave open: output that arrives later is dropped.
+// still has the slave open. Output that arrives later is dropped.
 constexpr int kDrainQuietMs = 100;
 
 // The translator's own terminal in raw mode, restored by restore() on every exit path.
@@ -45,7 +45,7 @@ struct OuterTerminal {
   }
   void restore() {
     if (raw && tcsetattr(STDIN_FILENO, TCSADRAIN, &saved) < 0) {
-      log::error("--tty: restore terminal settings: %s", strerror(errno));
+      log::error("--tty: restoring the terminal settings failed: %s", strerror(errno));
     }
     raw = false;
   }
@@ -64,8 +64,8 @@ struct RelayState {
   std::string pending_input;  // read from stdin, not yet accepted by the master
 };
 
-// Writes all of `data` to the translator's stdout, waiting while it is full. A failed write
-// (a closed pipe) drops this and later output so the program is never blocked by it.
+// Writes all of `data` to the translator's stdout, waiting while it is full. After a failed
+// write (a closed pipe) the relay drops all further output, so the program can still write.
 void write_output(RelayState& state, const char* data, size_t size) {
   while (size > 0 && state.stdout_open) {
     ssize_t n = write(STDOUT_FILENO, data, size);
@@ -84,7 +84,7 @@ void write_output(RelayState& state, const char* data, size_t size) {
   }
 }
 
-// Reads what the master has. Linux returns EIO once no process holds the slave open.
+// Reads what the master has. Linux returns EIO once no process has the slave open.
 void read_master(RelayState& state) {
   char buffer[65536];
   ssize_t n = read(state.master, buffer, sizeof buffer);
@@ -96,7 +96,7 @@ void read_master(RelayState& state) {
 }
 
 // Reads the translator's stdin into pending_input. At end of file, queues the terminal's EOF
-// character once, as `docker run -it` does when its stdin closes.
+// character (VEOF) once, so a program reading the terminal in canonical mode sees end of file.
 void read_input(RelayState& state) {
   char buffer[65536];
   ssize_t n = read(STDIN_FILENO, buffer, sizeof buffer);
@@ -125,7 +125,7 @@ void copy_window_size(RelayState& state) {
   winsize size;
   if (state.outer.fd >= 0 && ioctl(state.outer.fd, TIOCGWINSZ, &size) == 0) {
     if (ioctl(state.master, TIOCSWINSZ, &size) < 0) {
-      log::error("--tty: set window size: %s", strerror(errno));
+      log::error("--tty: TIOCSWINSZ on the master failed: %s", strerror(errno));
     }
   }
 }
@@ -165,7 +165,7 @@ bool relay_once(RelayState& state) {
   return true;
 }
 
-// After the child ended: copies what the master still has until no process holds the slave
+// After the child ended: copies what the master still has until no process has the slave open
 // (EIO), or until it stays quiet for kDrainQuietMs because a background process keeps it open.
 void drain_master(RelayState& state) {
   while (state.output_open) {
@@ -216,7 +216,7 @@ void relay(int master, pid_t child, const sigset_t& handled) {
   state.signals = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
   int flags = fcntl(master, F_GETFL);
   if (state.signals < 0 || flags < 0 || fcntl(master, F_SETFL, flags | O_NONBLOCK) < 0) {
-    log::error("--tty: relay set-up: %s", strerror(errno));
+    log::error("--tty: setting up the relay failed: %s", strerror(errno));
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
     _exit(125);
@@ -225,7 +225,7 @@ void relay(int master, pid_t child, const sigset_t& handled) {
   state.outer.make_raw();
   while (!state.child_ended) {
     if (!relay_once(state)) {
-      log::error("--tty: poll: %s", strerror(errno));
+      log::error("--tty: poll failed: %s", strerror(errno));
       state.outer.restore();
       kill(child, SIGKILL);
       waitpid(child, nullptr, 0);
