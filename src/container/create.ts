@@ -2,8 +2,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { ImageRecord, removeTree } from '../image/store';
 import { mergeCommand, readRunConfig } from '../runtime/image-config';
-import { translatorSupports } from '../runtime/translator';
-import { buildEnv } from './env';
+import { buildEnv, readEnvFile } from './env';
 import { ContainerError } from './errors';
 import { writeEtcFiles } from './etc-files';
 import {
@@ -17,7 +16,7 @@ import {
 } from './mounts';
 import { checkName, randomName } from './names';
 import { parseSignal } from './process';
-import { cloneRootfs, copyOnWriteAvailable } from './rootfs';
+import { cloneRootfs } from './rootfs';
 import { ContainerConfig, ContainerStore, newState } from './store';
 import { resolveUser } from './user';
 
@@ -56,6 +55,7 @@ export async function checkCreateOptions(
     await store.checkNameFree(options.name.replace(/^\//, ''));
   }
   if (options.stopSignal !== undefined) parseSignal(options.stopSignal);
+  for (const file of options.envFiles) readEnvFile(file);
   if (
     options.hostname !== undefined &&
     !/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(options.hostname)
@@ -68,9 +68,6 @@ export async function checkCreateOptions(
     throw new ContainerError(
       `the working directory "${options.workdir}" is invalid: it must be an absolute path`,
     );
-  }
-  if (options.tty && !translatorSupports('--tty')) {
-    throw new ContainerError('-t needs a translator with --tty, which this build lacks');
   }
   return options.name?.replace(/^\//, '') ?? (await freeRandomName(store));
 }
@@ -110,22 +107,11 @@ export async function createContainer(
   const folder = store.images.temporaryPath('container');
   await fsp.mkdir(folder);
   try {
-    const copyOnWrite = copyOnWriteAvailable();
     const imageTree = store.images.rootfsPath(image.chainId);
-    if (copyOnWrite) {
-      cloneRootfs(imageTree, path.join(folder, 'rootfs'), path.join(folder, 'shared-inodes'));
-    }
-    const root = copyOnWrite ? path.join(folder, 'rootfs') : imageTree;
+    const root = path.join(folder, 'rootfs');
+    cloneRootfs(imageTree, root, path.join(folder, 'shared-inodes'));
     const userSpec = options.user ?? imageConfig.user;
     const user = await resolveUser(root, userSpec);
-    if (
-      (user.uid !== 0 || user.gid !== 0 || user.groups.length > 0) &&
-      !translatorSupports('--user')
-    ) {
-      throw new ContainerError(
-        `-u ${userSpec} needs a translator with --user, which this build lacks`,
-      );
-    }
     const hostname = options.hostname ?? id.slice(0, 12);
     const config: ContainerConfig = {
       id,
@@ -155,8 +141,8 @@ export async function createContainer(
       resolvedUser: { uid: user.uid, gid: user.gid, groups: user.groups },
       hostname,
       mounts: translatorMounts(requests, finalDir),
-      readOnly: options.readOnly || !copyOnWrite,
-      copyOnWrite,
+      readOnly: options.readOnly,
+      copyOnWrite: true,
       tty: options.tty,
       interactive: options.interactive,
       stopSignal: options.stopSignal ?? 'SIGTERM',
@@ -196,10 +182,5 @@ function mountRequests(options: CreateOptions): MountRequest[] {
     ...options.volumes.map(parseVolume),
   ];
   checkDuplicateTargets(requests);
-  if (requests.length > 0 && !translatorSupports('--mount')) {
-    throw new ContainerError(
-      '-v, --mount and --tmpfs need a translator with --mount, which this build lacks',
-    );
-  }
   return requests;
 }

@@ -42,7 +42,7 @@ function applyValue(env: Map<string, string>, value: string): void {
 }
 
 /** The variables of an --env-file: one per line, with blank lines and `#` comments skipped. */
-function readEnvFile(file: string): string[] {
+export function readEnvFile(file: string): string[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { TranslatorLaunch, TranslatorUser, translatorSupports } from '../runtime/translator';
+import { TranslatorLaunch, TranslatorUser } from '../runtime/translator';
 import { etcMounts } from './etc-files';
 import { ContainerConfig, ContainerStore } from './store';
 
@@ -34,12 +34,10 @@ export function containerLaunch(
     tty: overrides.tty ?? config.tty,
   };
   if (config.copyOnWrite) launch.sharedInodes = path.join(dir, 'shared-inodes');
-  if (translatorSupports('--mount')) {
-    const userTargets = new Set(config.mounts.map((m) => m.target));
-    launch.mounts = [...etcMounts(dir, userTargets), ...config.mounts];
-  }
-  if (translatorSupports('--hostname')) launch.hostname = config.hostname;
-  if (translatorSupports('--user')) launch.user = user;
-  if (translatorSupports('--container-dir')) launch.containerDir = path.join(dir, 'processes');
+  const userTargets = new Set(config.mounts.map((m) => m.target));
+  launch.mounts = [...etcMounts(dir, userTargets), ...config.mounts];
+  launch.hostname = config.hostname;
+  launch.user = user;
+  launch.containerDir = path.join(dir, 'processes');
   return launch;
 }

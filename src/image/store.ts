@@ -284,8 +284,6 @@ export class Store {
 
   /** IDs of containers whose record names image `id`. */
   async containersUsing(id: Digest): Promise<string[]> {
-    // NOTE: the runtime is expected to write containers/NAME/container.json with an "image"
-    // field holding the image ID; until it does, no container ever blocks `noah rmi`.
     const users: string[] = [];
     let names: string[];
     try {

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn, spawnSync, StdioOptions } from 'node:child_process';
+import { ChildProcess, spawn, StdioOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import { translatorPath } from '../native';
 import { CliError } from '../cli/errors';
@@ -64,31 +64,6 @@ function mountArgument(mount: TranslatorMount): string {
 function userArgument(user: TranslatorUser): string {
   const text = `${user.uid}:${user.gid}`;
   return user.groups.length === 0 ? text : `${text}:${user.groups.join(',')}`;
-}
-
-/** Translator options that newer builds add; see `translatorSupports`. */
-export type TranslatorFeature =
-  '--shared-inodes' | '--mount' | '--hostname' | '--user' | '--container-dir' | '--tty';
-
-const probed = new Map<string, boolean>();
-
-/**
- * Whether the translator build accepts `flag`. An older build (NOAH_TRANSLATOR may point at
- * one) rejects an unknown option with "unknown option FLAG" before it looks at --root, so one
- * short run of it with the flag alone answers the question.
- */
-export function translatorSupports(flag: TranslatorFeature): boolean {
-  const executable = requireTranslator();
-  const key = `${executable}\0${flag}`;
-  const known = probed.get(key);
-  if (known !== undefined) return known;
-  const result = spawnSync(executable, [flag, 'probe-value'], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
-  const supported = result.error === undefined && !result.stderr.includes(`unknown option ${flag}`);
-  probed.set(key, supported);
-  return supported;
 }
 
 function requireTranslator(): string {
