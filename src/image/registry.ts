@@ -2,7 +2,19 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { Agent, Dispatcher, request } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import type * as Undici from 'undici';
+
+/**
+ * Loads undici on first use: requiring it takes about 85 ms here, which every noah command
+ * would pay at start-up though most never reach a registry.
+ */
+function undici(): typeof Undici {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('undici') as typeof Undici;
+}
+
+const request: typeof Undici.request = (url, options) => undici().request(url, options);
 import { Credentials, lookupCredentials } from './credentials';
 import { AuthenticationError, RegistryError } from './errors';
 import { registryHost } from './reference';
@@ -67,7 +79,7 @@ export class RegistryClient {
   ) {
     this.host = registryHost(domain);
     if (options.credentials !== undefined) this.credentials = options.credentials;
-    this.dispatcher = new Agent({ connect: tlsOptions(options.home, this.host) });
+    this.dispatcher = new (undici().Agent)({ connect: tlsOptions(options.home, this.host) });
   }
 
   async close(): Promise<void> {
