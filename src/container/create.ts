@@ -145,7 +145,7 @@ export async function createContainer(
       copyOnWrite: true,
       tty: options.tty,
       interactive: options.interactive,
-      stopSignal: options.stopSignal ?? 'SIGTERM',
+      stopSignal: options.stopSignal !== undefined ? parseSignal(options.stopSignal) : 'SIGTERM',
       autoRemove: options.autoRemove,
     };
     await writeEtcFiles(folder, hostname);

@@ -34,6 +34,10 @@ export function containerLaunch(
     tty: overrides.tty ?? config.tty,
   };
   if (config.copyOnWrite) launch.sharedInodes = path.join(dir, 'shared-inodes');
+  // Docker sets TERM for a terminal unless the image or -e does.
+  if (launch.tty === true && !launch.env.some((entry) => entry.startsWith('TERM='))) {
+    launch.env = [...launch.env, 'TERM=xterm'];
+  }
   const userTargets = new Set(config.mounts.map((m) => m.target));
   launch.mounts = [...etcMounts(dir, userTargets), ...config.mounts];
   launch.hostname = config.hostname;

@@ -5,7 +5,7 @@ import { spawnTranslator, waitForTranslator } from '../runtime/translator';
 import { ContainerError } from './errors';
 import { containerLaunch } from './launch';
 import { resetTmpfsFolders } from './mounts';
-import { processesWithArgument, processStartTime, sendSignal, sleep } from './process';
+import { parseSignal, processesWithArgument, processStartTime, sendSignal, sleep } from './process';
 import { Container, ContainerStore, isSameProcess } from './store';
 
 const POLL_MS = 50;
@@ -221,7 +221,7 @@ export async function stopContainer(
   timeoutSeconds: number,
 ): Promise<void> {
   if (container.state.status !== 'running') return;
-  signalContainer(store, container, container.config.stopSignal as NodeJS.Signals);
+  signalContainer(store, container, parseSignal(container.config.stopSignal));
   if (await waitUntilStopped(store, container.config.id, timeoutSeconds * 1000)) return;
   const now = await store.read(container.config.id);
   if (now !== undefined && now.state.status === 'running') signalContainer(store, now, 'SIGKILL');

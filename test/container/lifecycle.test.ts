@@ -315,6 +315,11 @@ describeKvm('detached containers', () => {
   test('container prune removes stopped containers only', () => {
     const running = detached('pruned-running', 'sleep 60');
     expect(home.run(['run', '--name', 'pruned-exited', debian]).status).toBe(0);
+    // Without --force and with no terminal to ask on, nothing is removed.
+    const unconfirmed = home.run(['container', 'prune']);
+    expect(unconfirmed.status).toBe(125);
+    expect(unconfirmed.stderr).toContain('add --force');
+    expect(home.run(['ps', '-a', '--format', 'json']).stdout).toContain('"pruned-exited"');
     const pruned = home.run(['container', 'prune', '-f']);
     expect(pruned.status).toBe(0);
     expect(pruned.stdout).toMatch(/^Deleted Containers:\n/);
@@ -330,6 +335,12 @@ describeKvm('detached containers', () => {
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('is used by container');
     expect(home.run(['rm', 'user-of-image']).status).toBe(0);
+  });
+
+  test('exec of an unknown name pulls nothing', () => {
+    const missing = home.run(['exec', 'no-such-container-or-image', 'true']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('No such container: no-such-container-or-image');
   });
 
   test('exec IMAGE runs in a throwaway container', () => {

@@ -1,5 +1,5 @@
 import { removeContainer } from '../../container/lifecycle';
-import { parseArgs } from '../args';
+import { optionFlag, parseArgs } from '../args';
 import { Command } from '../command';
 import { ExitStatus, UsageError } from '../errors';
 import { commandHelp } from '../help';
@@ -16,17 +16,26 @@ import { startCommand } from './start';
 import { killCommand, stopCommand } from './stop';
 import { waitCommand } from './wait';
 import { withImageErrors } from './image-errors';
+import { confirmOnTerminal } from '../confirm';
 
 /** `noah container prune`: remove every container that is not running. */
 const pruneCommand: Command = {
   name: 'prune',
   usage: '[--force]',
   summary: 'Remove all stopped containers',
-  options: [{ name: 'force', short: 'f', help: 'do not ask for confirmation (noah never asks)' }],
+  options: [{ name: 'force', short: 'f', help: 'do not ask for confirmation' }],
   async run(argv, io) {
     const parsed = parseArgs(argv, this.options);
     if (parsed.positionals.length > 0)
       throw new UsageError('noah container prune takes no arguments');
+    const confirmed =
+      optionFlag(parsed, 'force') ||
+      (await confirmOnTerminal(
+        io,
+        'WARNING! This will remove all stopped containers.',
+        'noah container prune removes every stopped container',
+      ));
+    if (!confirmed) return 0;
     return withImageErrors(async () => {
       const store = await openContainerStore();
       io.stdout.write('Deleted Containers:\n');

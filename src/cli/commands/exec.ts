@@ -1,5 +1,5 @@
-import { overrideEnv } from '../../container/env';
 import { ContainerError } from '../../container/errors';
+import { overrideEnv } from '../../container/env';
 import { containerLaunch } from '../../container/launch';
 import { ContainerStore } from '../../container/store';
 import { resolveUser } from '../../container/user';
@@ -9,6 +9,7 @@ import { Command, CommandIo } from '../command';
 import { UsageError } from '../errors';
 import { openContainerStore } from './container-store';
 import { withImageErrors } from './image-errors';
+import { resolveImage } from '../../image/images';
 import { runCommand } from './run';
 
 /**
@@ -47,7 +48,13 @@ export const execCommand: Command = {
     }
     const store = await withImageErrors(openContainerStore);
     const container = await withImageErrors(() => store.find(target));
-    if (container === undefined) return runInImage(parsed, target, command, io);
+    if (container === undefined) {
+      // Only an image already in the store stands in for a container: a typo in a container
+      // name must not start a pull.
+      const image = await resolveImage(store.images, target).catch(() => undefined);
+      if (image === undefined) throw new ContainerError(`No such container: ${target}`, 1);
+      return runInImage(parsed, target, command, io);
+    }
     return withImageErrors(() => execIn(store, container.config.id, parsed, command));
   },
 };

@@ -1,8 +1,8 @@
-import * as readline from 'node:readline';
 import { resolveImage } from '../../image/images';
 import { inspectImage, pruneImages } from '../../image/manage';
 import { optionFlag, parseArgs } from '../args';
 import { Command, CommandIo } from '../command';
+import { confirmOnTerminal } from '../confirm';
 import { CliError, ExitStatus, UsageError } from '../errors';
 import { openHomeStore, withImageErrors } from './image-errors';
 import { humanSize, imagesCommand } from './images';
@@ -63,29 +63,13 @@ const pruneCommand: Command = {
   },
 };
 
-/**
- * Asks on the terminal whether to remove every unused image, as `docker image prune --all`
- * does. Without a terminal there is no one to ask, so it raises an error that names --force.
- */
-async function confirmPruneAll(io: CommandIo): Promise<boolean> {
-  if (process.stdin.isTTY !== true) {
-    throw new CliError(
-      'noah image prune --all removes every image that no container uses, and standard input ' +
-        'is not a terminal to confirm it: add --force to remove them without confirmation',
-      ExitStatus.usage,
-    );
-  }
-  io.stdout.write(
-    'WARNING! This will remove all images without at least one container associated to them.\n' +
-      'Are you sure you want to continue? [y/N] ',
+/** Asks whether to remove every unused image, as `docker image prune --all` does. */
+function confirmPruneAll(io: CommandIo): Promise<boolean> {
+  return confirmOnTerminal(
+    io,
+    'WARNING! This will remove all images without at least one container associated to them.',
+    'noah image prune --all removes every image that no container uses',
   );
-  const lines = readline.createInterface({ input: process.stdin });
-  try {
-    for await (const line of lines) return /^y(es)?$/i.test(line.trim());
-    return false;
-  } finally {
-    lines.close();
-  }
 }
 
 /** Formats `noah image COMMAND --help`: usage, summary and options. */

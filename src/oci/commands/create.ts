@@ -88,13 +88,19 @@ export async function createContainer(
   context: Context,
   id: string,
   bundle: string,
-  options: { pidFile?: string; consoleSocket?: string },
+  options: { pidFile?: string; consoleSocket?: string; relayTerminal?: boolean },
 ): Promise<Created> {
   const loaded = loadBundle(bundle);
   const spec = loaded.spec;
   if (spec.process === undefined) throw new OciError('invalid config.json: process is missing');
   const processSpec = spec.process;
-  if (processSpec.terminal === true && options.consoleSocket === undefined) {
+  // A foreground run relays the terminal itself, as runc does; otherwise the terminal's master
+  // must go to a console socket.
+  const relayTerminal =
+    processSpec.terminal === true &&
+    options.consoleSocket === undefined &&
+    options.relayTerminal === true;
+  if (processSpec.terminal === true && options.consoleSocket === undefined && !relayTerminal) {
     throw new OciError(
       'cannot allocate tty if noah-oci will detach without setting console socket',
     );
@@ -118,6 +124,7 @@ export async function createContainer(
     const args = translatorArgs(launch, processSpec, {
       waitFifo: dir.fifo,
       consoleSocket: processSpec.terminal === true ? options.consoleSocket : undefined,
+      tty: relayTerminal,
     });
     child = await startDetached(args, processSpec, context.logger);
     const pid = child.pid!;

@@ -20,6 +20,7 @@ export const run: Command = {
     const created = await createContainer(context, id, flagValue(parsed, 'bundle') ?? '.', {
       pidFile: flagValue(parsed, 'pid-file'),
       consoleSocket: flagValue(parsed, 'console-socket'),
+      relayTerminal: !flagSet(parsed, 'detach'),
     });
     const stopForwarding = forwardSignals(created.record.pid);
     try {
