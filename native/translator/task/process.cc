@@ -11,6 +11,7 @@
 
 #include "translator/task/robust.h"
 #include "translator/task/signal.h"
+#include "translator/util/die.h"
 #include "translator/util/stats.h"
 #include "translator/vfs/registry.h"
 
@@ -105,18 +106,7 @@ void kill_process(Process& process, int signal) {
   process.release_vfork_parent();
   release_all_robust_futexes(process);
   stats::print();
-  // No host core file: the guest's crash is not the translator's.
-  rlimit no_core{0, 0};
-  setrlimit(RLIMIT_CORE, &no_core);
-  struct sigaction action {};
-  action.sa_handler = SIG_DFL;
-  sigaction(signal, &action, nullptr);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, signal);
-  sigprocmask(SIG_UNBLOCK, &set, nullptr);
-  raise(signal);
-  _exit(128 + signal);
+  die_by_signal(signal);
 }
 
 }  // namespace noah

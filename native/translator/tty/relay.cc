@@ -16,6 +16,7 @@
 #include <string>
 
 #include "translator/tty/console.h"
+#include "translator/util/die.h"
 #include "translator/util/log.h"
 
 namespace noah::tty {
@@ -182,18 +183,7 @@ void drain_master(RelayState& state) {
   state.outer.restore();
   if (WIFEXITED(state.child_status)) _exit(WEXITSTATUS(state.child_status));
   int signal = WTERMSIG(state.child_status);
-  // No host core file: the program's crash is not the relay's.
-  rlimit no_core{0, 0};
-  setrlimit(RLIMIT_CORE, &no_core);
-  struct sigaction action {};
-  action.sa_handler = SIG_DFL;
-  sigaction(signal, &action, nullptr);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, signal);
-  sigprocmask(SIG_UNBLOCK, &set, nullptr);
-  raise(signal);
-  _exit(128 + signal);
+  die_by_signal(signal);
 }
 
 }  // namespace

@@ -11,22 +11,10 @@
 #include <random>
 #include <stdexcept>
 
+#include "translator/vfs/path.h"
+
 namespace noah::vfs {
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 int copy_data(int from, int to, off_t size) {
   off_t done = 0;
@@ -139,12 +127,12 @@ int copy_up_symlink(int dir, const std::string& name, const struct stat& status)
 
 int copy_up(int dir, const std::string& name, const struct stat& status) {
   if (S_ISLNK(status.st_mode)) return copy_up_symlink(dir, name, status);
-  Fd from(openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd from(openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (from.get() < 0) return -errno;
   std::random_device random;
   char temporary[64];
   snprintf(temporary, sizeof temporary, ".noah-copy-up-%08x", random());
-  Fd to(openat(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  UniqueFd to(openat(dir, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (to.get() < 0) return -errno;
   int result = copy_data(from.get(), to.get(), status.st_size);
   // Ownership first: chown clears the set-user-ID and set-group-ID bits that fchmod then sets.
