@@ -19,6 +19,7 @@ import { parseSignal } from './process';
 import { cloneRootfs } from './rootfs';
 import { ContainerConfig, ContainerStore, newState } from './store';
 import { resolveUser } from './user';
+import { resolveInRoot } from './root-path';
 
 /** What `noah run` and `noah create` take from the command line. */
 export interface CreateOptions {
@@ -112,6 +113,8 @@ export async function createContainer(
     cloneRootfs(imageTree, root, path.join(folder, 'shared-inodes'));
     const userSpec = options.user ?? imageConfig.user;
     const user = await resolveUser(root, userSpec);
+    const workingDir = options.workdir ?? imageConfig.workingDir;
+    if (workingDir !== undefined && workingDir !== '') await resolveInRoot(root, workingDir, true);
     const hostname = options.hostname ?? id.slice(0, 12);
     const config: ContainerConfig = {
       id,

@@ -22,9 +22,14 @@ export async function readFileInRoot(root: string, guestPath: string): Promise<s
 
 /**
  * The host path of `guestPath` inside `root` with every symlink resolved against the root,
- * or undefined when a component is missing or the links loop.
+ * or undefined when a component is missing or the links loop. With `makeDirectories`, a
+ * missing component is made as a directory instead, as Docker makes a missing working directory.
  */
-export async function resolveInRoot(root: string, guestPath: string): Promise<string | undefined> {
+export async function resolveInRoot(
+  root: string,
+  guestPath: string,
+  makeDirectories = false,
+): Promise<string | undefined> {
   const pending = guestPath.split('/').filter((part) => part !== '' && part !== '.');
   const resolved: string[] = [];
   let links = 0;
@@ -39,6 +44,11 @@ export async function resolveInRoot(root: string, guestPath: string): Promise<st
     try {
       stat = await fsp.lstat(host);
     } catch (error) {
+      if (makeDirectories && isErrno(error, 'ENOENT')) {
+        await fsp.mkdir(host, { mode: 0o755 });
+        resolved.push(part);
+        continue;
+      }
       if (isErrno(error, 'ENOENT') || isErrno(error, 'ENOTDIR')) return undefined;
       throw error;
     }

@@ -72,6 +72,22 @@ describeKvm('noah run options', () => {
     expect(sh('pwd', '-w', '/usr/share').stdout).toBe('/usr/share\n');
   });
 
+  test('-w makes a missing working folder', () => {
+    expect(sh('pwd', '-w', '/srv/new/work').stdout).toBe('/srv/new/work\n');
+  });
+
+  test('--network host only', () => {
+    expect(sh('echo shared', '--network', 'host').stdout).toBe('shared\n');
+    const bridge = sh('true', '--network', 'bridge');
+    expect(bridge.status).toBe(125);
+    expect(bridge.stderr).toContain('--network bridge is not supported');
+  });
+
+  test('rm -f of a missing container succeeds', () => {
+    expect(home.run(['rm', '-f', 'no-such-container']).status).toBe(0);
+    expect(home.run(['rm', 'no-such-container']).status).toBe(1);
+  });
+
   test('busybox gets the default PATH with none of its own', () => {
     const result = home.run(['run', '--rm', busybox, 'sh', '-c', 'echo $PATH']);
     expect(result.stdout).toBe('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n');

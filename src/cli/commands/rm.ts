@@ -21,6 +21,8 @@ export const rmCommand: Command = {
       if (container !== undefined) return removeContainer(store, container, force);
       // A full ID removes a folder whose records cannot be read, which no other command finds.
       if (/^[0-9a-f]{64}$/.test(name) && fs.existsSync(store.dir(name))) return store.remove(name);
+      // Docker's rm -f of a missing container succeeds: the container is gone either way.
+      if (force) return;
       throw new ContainerError(`No such container: ${name}`, 1);
     });
   },

@@ -52,6 +52,11 @@ export const containerOptions: OptionSpec[] = [
   { name: 'tmpfs', value: true, repeat: true, help: 'mount an empty temporary folder at PATH' },
   { name: 'read-only', help: 'make the root filesystem read-only' },
   { name: 'stop-signal', value: true, help: 'signal that stops the container (default SIGTERM)' },
+  {
+    name: 'network',
+    value: true,
+    help: 'network mode: only "host", which is what every container uses',
+  },
 ];
 
 /** `noah run`: start a program in a KVM guest. */
@@ -148,6 +153,13 @@ export function createOptionsOf(
   imageName: string,
   args: string[],
 ): CreateOptions {
+  const network = optionValue(parsed, 'network');
+  if (network !== undefined && network !== 'host') {
+    throw new UsageError(
+      `--network ${network} is not supported: containers share the host's network ` +
+        '(--network host)',
+    );
+  }
   return {
     imageName,
     args,
