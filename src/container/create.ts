@@ -145,7 +145,6 @@ export async function createContainer(
       hostname,
       mounts: translatorMounts(requests, finalDir),
       readOnly: options.readOnly,
-      copyOnWrite: true,
       tty: options.tty,
       interactive: options.interactive,
       stopSignal: options.stopSignal !== undefined ? parseSignal(options.stopSignal) : 'SIGTERM',

@@ -84,7 +84,7 @@ export function inspectDocument(container: Container, rootfs: string): object {
       NetworkMode: 'host',
     },
     GraphDriver: {
-      Name: config.copyOnWrite ? 'noah-hardlink' : 'noah-read-only',
+      Name: 'noah-hardlink',
       Data: { Root: rootfs },
     },
     Mounts: config.mounts.map((mount) => ({

@@ -13,9 +13,8 @@ export interface ProcessOverrides {
 }
 
 /**
- * The translator launch of a process in container `config`: its root, mounts (the user's
- * and the etc files), hostname, user and environment. A translator that lacks an optional
- * flag runs without it; create refused the options that cannot do without one.
+ * Builds the translator launch of a process in container `config`: its root, mounts (the
+ * user's and the etc files), hostname, user and environment.
  */
 export function containerLaunch(
   store: ContainerStore,
@@ -33,7 +32,7 @@ export function containerLaunch(
     readOnly: config.readOnly,
     tty: overrides.tty ?? config.tty,
   };
-  if (config.copyOnWrite) launch.sharedInodes = path.join(dir, 'shared-inodes');
+  launch.sharedInodes = path.join(dir, 'shared-inodes');
   // Docker sets TERM for a terminal unless the image or -e does.
   if (launch.tty === true && !launch.env.some((entry) => entry.startsWith('TERM='))) {
     launch.env = [...launch.env, 'TERM=xterm'];

@@ -76,10 +76,11 @@ async function recordExit(store: ContainerStore, container: Container, status: n
 
 /**
  * Runs the container's command attached to this process's stdin (with -i or -t, or
- * `interactive`), stdout and
- * stderr, and resolves to its exit status. This process is the supervisor: it records the
- * exit. The translator stays in this process group, so the terminal's job control and
- * window-size signals reach it.
+ * `interactive`), stdout and stderr, and resolves to its exit status. This process is the
+ * supervisor: it records the exit. The translator stays in this process group, so the
+ * terminal's job control and window-size signals reach it.
+ * TODO: the output goes straight to this process's stdout and stderr, so `noah logs` has
+ * nothing of an attached run, where Docker logs every run.
  */
 export async function startAttached(
   store: ContainerStore,
@@ -202,11 +203,11 @@ export function signalContainer(
 
 /**
  * Finds the translator processes of a container by the --root or --container-dir argument
- * that only its translators have. A container on the shared image tree has no such argument.
+ * that only its translators have.
  */
 function containerProcesses(store: ContainerStore, container: Container): number[] {
   const { config } = container;
-  const pids = config.copyOnWrite ? processesWithArgument('--root', store.rootfs(config)) : [];
+  const pids = processesWithArgument('--root', store.rootfs(config));
   const processDir = path.join(store.dir(config.id), 'processes');
   return [...pids, ...processesWithArgument('--container-dir', processDir)];
 }

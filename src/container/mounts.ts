@@ -113,8 +113,8 @@ export function parseTmpfs(spec: string): MountRequest {
   const colon = spec.indexOf(':');
   const target = colon < 0 ? spec : spec.slice(0, colon);
   const options = colon < 0 ? [] : spec.slice(colon + 1).split(',');
-  // NOTE: size=, mode= and the other tmpfs options are accepted and ignored: the folder
-  // behind the mount is on the store's file system, without a size limit of its own.
+  // TODO: size=, mode=, noexec and the other tmpfs options are accepted and ignored, because
+  // the folder behind the mount is on the store's file system, without a size limit of its own.
   return {
     type: 'tmpfs',
     source: '',

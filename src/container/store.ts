@@ -44,7 +44,6 @@ export interface ContainerConfig {
   hostname: string;
   mounts: TranslatorMount[];
   readOnly: boolean;
-  copyOnWrite: boolean; // rootfs/ is a clone; false means the image tree, read-only
   tty: boolean;
   interactive: boolean;
   stopSignal: string;
@@ -255,10 +254,9 @@ export class ContainerStore {
     if (moved) await removeTree(doomed);
   }
 
-  /** Returns the container's root folder, which is the image tree when it is not a clone. */
+  /** Returns the container's root folder, its copy-on-write clone of the image tree. */
   rootfs(config: ContainerConfig): string {
-    if (config.copyOnWrite) return path.join(this.dir(config.id), 'rootfs');
-    return this.images.rootfsPath(config.chainId);
+    return path.join(this.dir(config.id), 'rootfs');
   }
 }
 

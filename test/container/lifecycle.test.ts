@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 import { describeKvm } from '../helpers/kvm';
 import { testRegistryImage } from '../helpers/registry';
-import { NoahHome, testWith, waitFor } from './noah';
+import { NoahHome, waitFor } from './noah';
 
 let home: NoahHome;
 let debian: string;
@@ -165,7 +165,7 @@ describeKvm('detached containers', () => {
     expect(home.run(['ps', '-a', '-q']).stdout).not.toContain(id.slice(0, 12));
   });
 
-  testWith('--container-dir')('ps in exec lists all processes of the container', () => {
+  test('ps in exec lists all processes of the container', () => {
     const busybox = testRegistryImage('busybox').reference;
     const run = home.run(['run', '-d', '--name', 'procs', busybox, 'sleep', '60']);
     expect(run.status).toBe(0);
@@ -176,7 +176,7 @@ describeKvm('detached containers', () => {
     expect(home.run(['rm', '-f', 'procs']).status).toBe(0);
   });
 
-  testWith('--tty')('exec -t gives the command a pseudo-terminal', () => {
+  test('exec -t gives the command a pseudo-terminal', () => {
     detached('terminal', 'sleep 60');
     const result = home.run(['exec', '-t', 'terminal', 'tty']);
     expect(result.stdout.replace(/\r/g, '')).toMatch(/^\/dev\/pts\/\d+\n$/);

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -50,33 +50,6 @@ export class NoahHome {
   remove(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-/**
- * Whether the sanitizer translator accepts `flag`: a build without it fails with
- * "unknown option FLAG" before it needs --root.
- */
-export function translatorHas(flag: string): boolean {
-  const result = spawnSync(asanTranslator(), [flag, 'probe-value'], { encoding: 'utf8' });
-  return !result.stderr.includes(`unknown option ${flag}`);
-}
-
-/** Whether the addon can clone an image tree for a container root. */
-export function addonHasCloneTree(): boolean {
-  const file = path.join(repoRoot, 'build', 'Release', 'noah_addon.node');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const addon = require(file) as { cloneTree?: unknown };
-  return typeof addon.cloneTree === 'function';
-}
-
-/**
- * `test` when the translator has `flag` (and, for --shared-inodes, the addon its cloneTree),
- * else a `test.todo` that names the missing flag.
- */
-export function testWith(flag: string): (name: string, body: jest.ProvidesCallback) => void {
-  const present = translatorHas(flag) && (flag !== '--shared-inodes' || addonHasCloneTree());
-  if (present) return (name, body) => test(name, body);
-  return (name) => test.todo(`${name} (needs translator ${flag})`);
 }
 
 /** Polls `check` every 50 ms until it returns true or `timeoutMs` passes. */

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 
 import { describeKvm } from '../helpers/kvm';
 import { testRegistryImage } from '../helpers/registry';
-import { NoahHome, testWith } from './noah';
+import { NoahHome } from './noah';
 
 let home: NoahHome;
 let debian: string;
@@ -30,10 +30,8 @@ function imageFile(guestPath: string): string {
   return path.join(tree, chain, 'rootfs', guestPath);
 }
 
-const cow = testWith('--shared-inodes');
-
 describeKvm('container roots', () => {
-  cow('writes of two containers stay apart and out of the image', () => {
+  test('writes of two containers stay apart and out of the image', () => {
     const original = fs.readFileSync(imageFile('etc/issue'), 'utf8');
     expect(sh(['--name', 'writer-a'], 'echo a > /etc/issue; echo a > /root/mine').status).toBe(0);
     expect(sh(['--name', 'writer-b'], 'echo b > /etc/issue').status).toBe(0);
@@ -49,7 +47,7 @@ describeKvm('container roots', () => {
     expect(fs.readFileSync(imageFile('etc/issue'), 'utf8')).toBe(original);
   });
 
-  cow('a container keeps its changes across starts until rm', () => {
+  test('a container keeps its changes across starts until rm', () => {
     const created = home.run([
       'create',
       '--name',
@@ -67,7 +65,7 @@ describeKvm('container roots', () => {
     expect(fs.existsSync(imageFile('var/count'))).toBe(false);
   });
 
-  cow('diff lists added, changed and deleted paths with their parents', () => {
+  test('diff lists added, changed and deleted paths with their parents', () => {
     const script =
       'echo changed > /etc/issue; echo new > /root/added; mkdir /opt/dir; ' +
       'touch /opt/dir/inner; rm /usr/local/share/fixture/original';
@@ -93,7 +91,7 @@ describeKvm('container roots', () => {
     expect(result.status).toBe(0);
   });
 
-  cow('diff of an unchanged container is empty', () => {
+  test('diff of an unchanged container is empty', () => {
     expect(sh(['--name', 'reader'], 'cat /etc/issue /etc/hosts > /dev/null').status).toBe(0);
     const result = home.run(['diff', 'reader']);
     expect(result.stdout).toBe('');

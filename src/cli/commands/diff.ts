@@ -19,8 +19,6 @@ export const diffCommand: Command = {
       io,
       async (store, name) => {
         const { config } = await store.get(name);
-        // A container on the read-only image tree cannot have changes.
-        if (!config.copyOnWrite) return;
         const imageRoot = store.images.rootfsPath(config.chainId);
         const mountPoints = new Set([
           ...ETC_FILES.map((name) => `/etc/${name}`),
