@@ -6,11 +6,10 @@
  * Command line: `npx jest test/translator/procfs.test.ts` builds it on first use (about a minute
  * with the Debian mirror); it is cached under rootfs-cache/ like the fixtures.
  */
-import * as path from 'node:path';
 
 import { Recipe, cachedFolder } from '../fixtures/cache';
 import { runCommand } from '../fixtures/command';
-import { debianMirror, debianSuite } from '../fixtures/debian';
+import { debianSuite, debootstrapTar } from '../fixtures/debian';
 import { sourceDateEpoch } from '../fixtures/layer';
 
 /** Bumped when the build below changes in a way the recipe does not show. */
@@ -30,25 +29,11 @@ const tarRecipe: Recipe = {
  * Returns the root tar made by `mmdebstrap --variant=minbase --include=procps`. Its cache name
  * differs from the fixtures' tar, because the cache removes other recipes of the same name.
  */
-async function procpsTar(): Promise<string> {
-  const name = `${debianSuite}-minbase-procps-amd64`;
-  const folder = await cachedFolder('debootstrap', name, tarRecipe, async (output) => {
-    await runCommand(
-      'mmdebstrap',
-      [
-        '--variant=minbase',
-        '--architectures=amd64',
-        '--format=tar',
-        '--skip=output/dev',
-        `--include=${packages.join(',')}`,
-        debianSuite,
-        path.join(output, 'rootfs.tar'),
-        debianMirror(),
-      ],
-      { env: { ...process.env, SOURCE_DATE_EPOCH: String(sourceDateEpoch) } },
-    );
-  });
-  return path.join(folder, 'rootfs.tar');
+function procpsTar(): Promise<string> {
+  return debootstrapTar(
+    { variant: 'minbase', architecture: 'amd64', include: packages },
+    `${debianSuite}-minbase-procps-amd64`,
+  );
 }
 
 /**
