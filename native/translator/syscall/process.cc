@@ -67,6 +67,8 @@ int64_t sys_getpid(Thread& thread) {
   return thread.process.pid;
 }
 int64_t sys_getppid(Thread&) {
+  // TODO: guest pids are host pids with no PID namespace, so the first process of a container
+  // gets its host parent here while /proc shows 0, and no process is PID 1.
   return getppid();
 }
 int64_t sys_gettid(Thread& thread) {

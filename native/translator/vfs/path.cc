@@ -255,7 +255,7 @@ int Filesystem::unshare(int host_fd) const {
     off_t offset = lseek(host_fd, 0, SEEK_CUR);
     if (offset >= 0 && lseek(copy.get(), offset, SEEK_SET) < 0) return -errno;
   }
-  // Every guest descriptor sharing this open file now sees the copy.
+  // Every guest descriptor sharing this open file now refers to the copy.
   if (dup3(copy.get(), host_fd, O_CLOEXEC) < 0) return -errno;
   return 0;
 }
