@@ -360,10 +360,16 @@ describeKvm('translator --tty in a terminal (tmux)', () => {
     await waitForScreen('got [typed words]');
     tmux('send-keys', '-t', session, 'exit 7', 'Enter');
     await waitForScreen('exited 7');
-    await waitUntil(() => (fs.existsSync(`${settings}.after`) ? true : undefined), 'stty -g');
+    // The shell's redirection makes the file before stty writes its line into it.
+    const after = await waitUntil(() => {
+      const text = fs.existsSync(`${settings}.after`)
+        ? fs.readFileSync(`${settings}.after`, 'utf8')
+        : '';
+      return text.endsWith('\n') ? text : undefined;
+    }, 'stty -g');
     const before = fs.readFileSync(`${settings}.before`, 'utf8');
     expect(before).not.toBe('');
-    expect(fs.readFileSync(`${settings}.after`, 'utf8')).toBe(before);
+    expect(after).toBe(before);
   }, 60000);
 
   test('Ctrl-D at the prompt ends bash', async () => {
