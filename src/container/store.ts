@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Digest } from '../image/digest';
-import { isErrno, removeTree, Store, writeFileAtomic } from '../image/store';
+import { isErrno, Store, writeFileAtomic } from '../image/store';
 import { TranslatorMount, TranslatorUser } from '../runtime/translator';
 import { ContainerError } from './errors';
 import { processAlive, processStartTime } from './process';
@@ -239,19 +239,12 @@ export class ContainerStore {
     if (holder !== undefined) throw nameConflict(name, holder.config.id);
   }
 
-  /** Removes a container's folder: renamed into tmp/ under the lock, then deleted. */
+  /**
+   * Removes a container's folder: renamed into tmp/ under the lock, so that it is gone for
+   * every other command at once, and deleted there in the background.
+   */
   async remove(id: string): Promise<void> {
-    const doomed = this.images.temporaryPath('removed-container');
-    const moved = await this.images.withLock(async () => {
-      try {
-        await fsp.rename(this.dir(id), doomed);
-        return true;
-      } catch (error) {
-        if (isErrno(error, 'ENOENT')) return false;
-        throw error;
-      }
-    });
-    if (moved) await removeTree(doomed);
+    await this.images.discard(this.dir(id), 'removed-container');
   }
 
   /** Returns the container's root folder, its copy-on-write clone of the image tree. */

@@ -23,6 +23,7 @@
  * Every change is a rename of a complete file or folder, so a killed process leaves either the
  * old state or the new one, plus leftovers in tmp/ and ingest/ that nothing reads.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -103,6 +104,48 @@ export class Store {
       const pid = Number(name.split('-')[0]);
       if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
       await removeTree(path.join(this.tmpDir, name));
+    }
+  }
+
+  /**
+   * Moves `target` into tmp/ under the store lock and deletes it there in a detached `rm -rf`,
+   * so that the caller can exit before a large tree is gone. The folder in tmp/ carries the
+   * remover's pid: while it runs, no other store user touches the folder; if it dies, the next
+   * store user removes what is left. Resolves to false when `target` does not exist.
+   */
+  async discard(target: string, label: string): Promise<boolean> {
+    // The remover waits for a line on stdin, sent once the rename is done, and then becomes rm
+    // with the same pid, which names its folder.
+    const remover = spawn(
+      '/bin/sh',
+      ['-c', 'read ready; exec rm -rf -- "$0/$$-$1"', this.tmpDir, label],
+      { detached: true, stdio: ['pipe', 'ignore', 'ignore'] },
+    );
+    remover.stdin?.on('error', () => undefined); // a remover that died leaves work for the next
+    const started = await new Promise<boolean>((resolve) => {
+      remover.once('spawn', () => resolve(true));
+      remover.once('error', () => resolve(false));
+    });
+    const doomed = started
+      ? path.join(this.tmpDir, `${remover.pid}-${label}`)
+      : this.temporaryPath(label);
+    try {
+      const moved = await this.withLock(async () => {
+        try {
+          await fsp.rename(target, doomed);
+          return true;
+        } catch (error) {
+          if (isErrno(error, 'ENOENT')) return false;
+          throw error;
+        }
+      });
+      if (moved && !started) await removeTree(doomed);
+      return moved;
+    } finally {
+      if (started) {
+        remover.stdin?.end('\n');
+        remover.unref();
+      }
     }
   }
 

@@ -256,7 +256,8 @@ describeKvm('detached containers', () => {
   test('the end of the first process ends exec and background ones', async () => {
     detached('parent', 'sleep 60 & sleep 60');
     const exec = home.start(['exec', 'parent', 'sleep', '60']);
-    await waitFor(() => processesOf('parent').length >= 3);
+    // sh and its two sleeps, then the exec's sleep: stopping earlier races with the exec.
+    await waitFor(() => processesOf('parent').length >= 4);
     expect(home.run(['stop', 'parent']).status).toBe(0);
     expect((await exec).status).toBe(137);
     expect(processesOf('parent')).toEqual([]);
@@ -379,7 +380,7 @@ describeKvm('container state under races and crashes', () => {
     const loser = results.find((r) => r.status === 125)!;
     expect(loser.stderr).toContain('the container name "/contested" is already in use');
     expect(home.containerIds().length).toBe(before + 1);
-    expect(home.temporaries()).toEqual([]);
+    expect(await home.temporaries()).toEqual([]);
     expect(home.run(['rm', 'contested']).status).toBe(0);
   });
 

@@ -38,9 +38,14 @@ export class NoahHome {
     return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
   }
 
-  /** Work left in tmp/ by noah processes. */
-  temporaries(): string[] {
-    return fs.readdirSync(path.join(this.dir, 'tmp'));
+  /**
+   * Work left in tmp/ by noah processes, once the background removals of containers that
+   * earlier tests removed have finished.
+   */
+  async temporaries(): Promise<string[]> {
+    const list = () => fs.readdirSync(path.join(this.dir, 'tmp'));
+    await waitFor(() => !list().some((name) => name.endsWith('-removed-container')));
+    return list();
   }
 
   state(id: string): { status: string; pid: number; supervisorPid: number; exitCode: number } {

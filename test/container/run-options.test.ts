@@ -217,20 +217,20 @@ describeKvm('noah run options', () => {
 });
 
 describeKvm('noah run rejects bad input with 125', () => {
-  const expectNothingLeft = (before: string[]) => {
+  const expectNothingLeft = async (before: string[]) => {
     expect(home.containerIds()).toEqual(before);
-    expect(home.temporaries()).toEqual([]);
+    expect(await home.temporaries()).toEqual([]);
   };
 
-  test('an image that does not exist', () => {
+  test('an image that does not exist', async () => {
     const before = home.containerIds();
     const result = home.run(['run', '--pull', 'never', '127.0.0.1:1/no-such-image']);
     expect(result.status).toBe(125);
     expect(result.stderr).toContain('No such image');
-    expectNothingLeft(before);
+    await expectNothingLeft(before);
   });
 
-  test('a user the image does not know', () => {
+  test('a user the image does not know', async () => {
     const before = home.containerIds();
     const result = home.run(['run', '-u', 'no-such-user', debian]);
     expect(result.status).toBe(125);
@@ -238,30 +238,30 @@ describeKvm('noah run rejects bad input with 125', () => {
     const group = home.run(['run', '-u', 'root:no-such-group', debian]);
     expect(group.status).toBe(125);
     expect(group.stderr).toContain('unable to find group no-such-group');
-    expectNothingLeft(before);
+    await expectNothingLeft(before);
   });
 
-  test('a --mount bind source that does not exist', () => {
+  test('a --mount bind source that does not exist', async () => {
     const before = home.containerIds();
     const missing = path.join(home.dir, 'no-such-folder');
     const result = home.run(['run', '--mount', `type=bind,source=${missing},target=/data`, debian]);
     expect(result.status).toBe(125);
     expect(result.stderr).toContain(`bind source path does not exist: ${missing}`);
     expect(fs.existsSync(missing)).toBe(false);
-    expectNothingLeft(before);
+    await expectNothingLeft(before);
   });
 
-  test('a name another container has', () => {
+  test('a name another container has', async () => {
     expect(home.run(['create', '--name', 'taken', debian]).status).toBe(0);
     const before = home.containerIds();
     const result = home.run(['run', '--name', 'taken', debian]);
     expect(result.status).toBe(125);
     expect(result.stderr).toContain('the container name "/taken" is already in use');
-    expectNothingLeft(before);
+    await expectNothingLeft(before);
     expect(home.run(['rm', 'taken']).status).toBe(0);
   });
 
-  test('a missing --env-file', () => {
+  test('a missing --env-file', async () => {
     // Node.js 20 reads --env-file even after the script's name, so bin/noah must stop its
     // options with "--" for noah to see this one.
     const before = home.containerIds();
@@ -269,20 +269,20 @@ describeKvm('noah run rejects bad input with 125', () => {
     expect(result.stderr).toContain('--env-file');
     expect(result.stderr).toContain('no such file or directory');
     expect(result.status).toBe(125);
-    expectNothingLeft(before);
+    await expectNothingLeft(before);
   });
 
-  test('an --env-file line without a name', () => {
+  test('an --env-file line without a name', async () => {
     const file = path.join(home.dir, 'bad.env');
     fs.writeFileSync(file, 'GOOD=1\n=value\n');
     const before = home.containerIds();
     const result = home.run(['run', '--env-file', file, debian]);
     expect(result.stderr).toContain('invalid environment variable: =value');
     expect(result.status).toBe(125);
-    expectNothingLeft(before);
+    await expectNothingLeft(before);
   });
 
-  test('an invalid name, signal, mount and relative -w', () => {
+  test('an invalid name, signal, mount and relative -w', async () => {
     const cases: [string[], string][] = [
       [['--name', 'bad/name'], 'invalid container name'],
       [['--stop-signal', 'SIGNOPE'], 'invalid signal: SIGNOPE'],
@@ -305,6 +305,6 @@ describeKvm('noah run rejects bad input with 125', () => {
       expect(result.stderr).toContain(message);
       expect(result.status).toBe(125);
     }
-    expectNothingLeft(before);
+    await expectNothingLeft(before);
   });
 });
