@@ -17,6 +17,7 @@ import {
 import { checkName, randomName } from './names';
 import { parseSignal } from './process';
 import { cloneRootfs } from './rootfs';
+import { requestSpare, takeSpare } from './spare';
 import { ContainerConfig, ContainerStore, newState } from './store';
 import { resolveUser } from './user';
 import { resolveInRoot } from './root-path';
@@ -106,11 +107,15 @@ export async function createContainer(
   const id = ContainerStore.newId();
   const finalDir = store.dir(id);
   const folder = store.images.temporaryPath('container');
-  await fsp.mkdir(folder);
+  const root = path.join(folder, 'rootfs');
+  const spare = await takeSpare(store.images, image.chainId, folder);
+  if (!spare) await fsp.mkdir(folder);
   try {
-    const imageTree = store.images.rootfsPath(image.chainId);
-    const root = path.join(folder, 'rootfs');
-    cloneRootfs(imageTree, root, path.join(folder, 'shared-inodes'));
+    if (!spare) {
+      const imageTree = store.images.rootfsPath(image.chainId);
+      cloneRootfs(imageTree, root, path.join(folder, 'shared-inodes'));
+    }
+    requestSpare(store.images, image.chainId);
     const userSpec = options.user ?? imageConfig.user;
     const user = await resolveUser(root, userSpec);
     const workingDir = options.workdir ?? imageConfig.workingDir;

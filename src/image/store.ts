@@ -12,6 +12,7 @@
  *                         and is never written again; containers get a copy-on-write view of
  *                         it. metadata.json stores what the host file system cannot hold for
  *                         an unprivileged user (see metadata.ts).
+ *   tree/HEX/spares/      container roots cloned ahead of need (container/spare.ts).
  *   images/HEX.json       an image record, HEX being the config digest (the image ID): the
  *                         manifest digest, platform, layers, chain ID and sizes.
  *   repositories.json     references to image IDs: tags (`docker.io/library/debian:latest`)

@@ -3,24 +3,28 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { asanTranslator, CliResult, repoRoot, runNoah } from '../helpers/cli';
+import { CliResult, noahEnv, repoRoot, runNoah } from '../helpers/cli';
 
 /** A NOAH_HOME of its own for one test file, and `noah` commands run against it. */
 export class NoahHome {
   readonly dir: string;
 
-  constructor(label: string) {
+  /** `env` adds to or overrides the environment of every command, such as NOAH_SPARE_ROOTS. */
+  constructor(
+    label: string,
+    private readonly env: NodeJS.ProcessEnv = {},
+  ) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `noah-${label}-`));
   }
 
   run(args: string[], input?: string): CliResult {
-    return runNoah(args, { env: { NOAH_HOME: this.dir }, input });
+    return runNoah(args, { env: { NOAH_HOME: this.dir, ...this.env }, input });
   }
 
   /** Runs `noah ARGS` without blocking, for commands that must overlap. */
   start(args: string[]): Promise<CliResult> {
     const child = spawn(path.join(repoRoot, 'bin', 'noah'), args, {
-      env: { ...process.env, NOAH_TRANSLATOR: asanTranslator(), NOAH_HOME: this.dir },
+      env: { ...noahEnv(), NOAH_HOME: this.dir, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -43,9 +47,13 @@ export class NoahHome {
    * earlier tests removed have finished.
    */
   async temporaries(): Promise<string[]> {
-    const list = () => fs.readdirSync(path.join(this.dir, 'tmp'));
-    await waitFor(() => !list().some((name) => name.endsWith('-removed-container')));
-    return list();
+    await waitFor(() => !this.temporariesNow().some((name) => name.endsWith('-removed-container')));
+    return this.temporariesNow();
+  }
+
+  /** What tmp/ holds now, background work included. */
+  temporariesNow(): string[] {
+    return fs.readdirSync(path.join(this.dir, 'tmp'));
   }
 
   state(id: string): { status: string; pid: number; supervisorPid: number; exitCode: number } {

@@ -18,10 +18,19 @@ export function runNoah(
   const result = spawnSync(path.join(repoRoot, 'bin', 'noah'), args, {
     encoding: 'utf8',
     input: options.input,
-    env: { ...process.env, NOAH_TRANSLATOR: asanTranslator(), ...options.env },
+    env: { ...noahEnv(), ...options.env },
     maxBuffer: 64 * 1024 * 1024,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * The environment of a noah command in tests: the AddressSanitizer translator, and no spare
+ * container roots, whose detached builders would outlive a test's store (test/container/
+ * spare.test.ts turns them on).
+ */
+export function noahEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, NOAH_TRANSLATOR: asanTranslator(), NOAH_SPARE_ROOTS: '0' };
 }
 
 /** The AddressSanitizer build that `npm test` makes before jest starts. */
