@@ -8,6 +8,8 @@ export interface Invocation {
   env?: Record<string, string>;
   /** Runs after a timeout, to remove what the kill left behind (a container's state). */
   cleanup?: () => void;
+  /** Runs untimed after the command ends: waits for work it left running in the background. */
+  settle?: () => Promise<void>;
 }
 
 /** The outcome of one timed run. */
@@ -92,14 +94,15 @@ export function runTimed(invocation: Invocation, timeoutSeconds: number): Promis
       clearTimeout(timer);
       if (child.pid !== undefined) activeRuns.delete(child.pid);
       if (timedOut) invocation.cleanup?.();
-      resolve({
+      const result = {
         ms,
         status,
         signal,
         timedOut,
         stdout: Buffer.concat(stdout).toString('utf8'),
         stderr: Buffer.concat(stderr).toString('utf8'),
-      });
+      };
+      Promise.resolve(invocation.settle?.()).then(() => resolve(result), reject);
     });
   });
 }

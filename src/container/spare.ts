@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { lowerPriority } from '../background';
 import { Digest, digestHex } from '../image/digest';
 import { isErrno, removeTree, Store } from '../image/store';
 import { processAlive } from './process';
@@ -74,6 +75,7 @@ export function requestSpare(store: Store, chainId: Digest): void {
       { detached: true, stdio: 'ignore' },
     );
     builder.on('error', () => undefined);
+    lowerPriority(builder.pid);
     builder.unref();
   } catch {
     // No spare this time; the next container clones its root itself.

@@ -29,6 +29,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { lowerPriority } from '../background';
 import { Digest, digestHex, isDigest } from './digest';
 import { ImageError, NotFoundError, StoreError } from './errors';
 import { Platform } from './manifest';
@@ -124,7 +125,10 @@ export class Store {
     );
     remover.stdin?.on('error', () => undefined); // a remover that died leaves work for the next
     const started = await new Promise<boolean>((resolve) => {
-      remover.once('spawn', () => resolve(true));
+      remover.once('spawn', () => {
+        lowerPriority(remover.pid);
+        resolve(true);
+      });
       remover.once('error', () => resolve(false));
     });
     const doomed = started
