@@ -1,59 +1,41 @@
 import { packageVersion } from '../native';
 import { parseArgs } from './args';
 import { Command, CommandIo } from './command';
-import { containerCommand } from './commands/container';
-import { createCommand } from './commands/create';
-import { diffCommand } from './commands/diff';
-import { execCommand } from './commands/exec';
-import { imageCommand } from './commands/image';
-import { imagesCommand } from './commands/images';
-import { importCommand } from './commands/import';
-import { infoCommand } from './commands/info';
-import { inspectCommand } from './commands/inspect';
-import { loadCommand } from './commands/load';
-import { logsCommand } from './commands/logs';
-import { loginCommand } from './commands/login';
-import { logoutCommand } from './commands/logout';
-import { psCommand } from './commands/ps';
-import { pullCommand } from './commands/pull';
-import { rmCommand } from './commands/rm';
-import { rmiCommand } from './commands/rmi';
-import { runCommand } from './commands/run';
-import { startCommand } from './commands/start';
-import { killCommand, stopCommand } from './commands/stop';
-import { tagCommand } from './commands/tag';
-import { waitCommand } from './commands/wait';
 import { CliError, ExitStatus } from './errors';
 import { commandHelp } from './help';
 
-/** Every `noah` verb, in the order `noah --help` lists them. */
-export const commands: Command[] = [
-  runCommand,
-  execCommand,
-  psCommand,
-  logsCommand,
-  stopCommand,
-  killCommand,
-  startCommand,
-  waitCommand,
-  rmCommand,
-  createCommand,
-  diffCommand,
-  inspectCommand,
-  containerCommand,
-  pullCommand,
-  imagesCommand,
-  imageCommand,
-  rmiCommand,
-  tagCommand,
-  loadCommand,
-  importCommand,
-  loginCommand,
-  logoutCommand,
-  infoCommand,
+/**
+ * Every `noah` verb, in the order `noah --help` lists them. A verb's module is loaded only when
+ * it runs (or for --help), because loading all of them took as long as starting Node.js.
+ */
+const verbs: { name: string; load: () => Promise<Command> }[] = [
+  { name: 'run', load: () => import('./commands/run').then((m) => m.runCommand) },
+  { name: 'exec', load: () => import('./commands/exec').then((m) => m.execCommand) },
+  { name: 'ps', load: () => import('./commands/ps').then((m) => m.psCommand) },
+  { name: 'logs', load: () => import('./commands/logs').then((m) => m.logsCommand) },
+  { name: 'stop', load: () => import('./commands/stop').then((m) => m.stopCommand) },
+  { name: 'kill', load: () => import('./commands/stop').then((m) => m.killCommand) },
+  { name: 'start', load: () => import('./commands/start').then((m) => m.startCommand) },
+  { name: 'wait', load: () => import('./commands/wait').then((m) => m.waitCommand) },
+  { name: 'rm', load: () => import('./commands/rm').then((m) => m.rmCommand) },
+  { name: 'create', load: () => import('./commands/create').then((m) => m.createCommand) },
+  { name: 'diff', load: () => import('./commands/diff').then((m) => m.diffCommand) },
+  { name: 'inspect', load: () => import('./commands/inspect').then((m) => m.inspectCommand) },
+  { name: 'container', load: () => import('./commands/container').then((m) => m.containerCommand) },
+  { name: 'pull', load: () => import('./commands/pull').then((m) => m.pullCommand) },
+  { name: 'images', load: () => import('./commands/images').then((m) => m.imagesCommand) },
+  { name: 'image', load: () => import('./commands/image').then((m) => m.imageCommand) },
+  { name: 'rmi', load: () => import('./commands/rmi').then((m) => m.rmiCommand) },
+  { name: 'tag', load: () => import('./commands/tag').then((m) => m.tagCommand) },
+  { name: 'load', load: () => import('./commands/load').then((m) => m.loadCommand) },
+  { name: 'import', load: () => import('./commands/import').then((m) => m.importCommand) },
+  { name: 'login', load: () => import('./commands/login').then((m) => m.loginCommand) },
+  { name: 'logout', load: () => import('./commands/logout').then((m) => m.logoutCommand) },
+  { name: 'info', load: () => import('./commands/info').then((m) => m.infoCommand) },
 ];
 
-function usage(): string {
+async function usage(): Promise<string> {
+  const commands = await Promise.all(verbs.map((verb) => verb.load()));
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'Usage: noah [--help | --version] COMMAND [ARG...]',
@@ -72,17 +54,18 @@ export async function main(argv: string[], io: CommandIo = process): Promise<num
   try {
     const first = argv[0];
     if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-      io.stdout.write(usage() + '\n');
+      io.stdout.write((await usage()) + '\n');
       return first === undefined ? ExitStatus.usage : ExitStatus.ok;
     }
     if (first === '--version' || first === '-v' || first === 'version') {
       io.stdout.write(`noah version ${packageVersion()}\n`);
       return ExitStatus.ok;
     }
-    const command = commands.find((c) => c.name === first);
-    if (command === undefined) {
+    const verb = verbs.find((v) => v.name === first);
+    if (verb === undefined) {
       throw new CliError(`unknown command "${first}": run "noah --help" for the list`);
     }
+    const command = await verb.load();
     const rest = argv.slice(1);
     const beforeCommand = command.stopAtPositional
       ? rest.slice(0, firstPositional(rest, command))

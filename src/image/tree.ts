@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import { chainId, Digest } from './digest';
 import { DigestMismatchError } from './errors';
 import { Store, removeTree } from './store';
-import { TreeWriter } from './unpack';
 
 /** One layer file to unpack, bottom first. */
 export interface LayerSource {
@@ -35,6 +34,8 @@ export async function buildTree(
   const rootfs = path.join(work, 'rootfs');
   await fsp.mkdir(rootfs, { recursive: true, mode: 0o755 });
   try {
+    // Loaded here, with tar-stream, so that commands that unpack nothing start faster.
+    const { TreeWriter } = await import('./unpack');
     const writer = new TreeWriter(rootfs);
     const diffIds: Digest[] = [];
     let contentBytes = 0;
