@@ -5,6 +5,7 @@
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -378,6 +379,25 @@ describeKvm('busybox on the synthesized /proc', () => {
 
   test('nproc agrees with the host', () => {
     expect(sh(busybox, 'nproc').trim()).toBe(hostNproc());
+  });
+
+  test('ifconfig, netstat and route show the host network', async () => {
+    // A listening socket of this test process, which the container must see in /proc/net/tcp.
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const ifconfig = sh(busybox, 'ifconfig lo');
+      expect(ifconfig).toContain('inet addr:127.0.0.1');
+      expect(ifconfig).toMatch(/RX packets:\d+/);
+      expect(sh(busybox, 'ls /proc/net').split('\n')).toEqual(
+        expect.arrayContaining(['dev', 'route', 'tcp', 'tcp6', 'udp', 'unix']),
+      );
+      expect(sh(busybox, 'netstat -tln')).toContain(`127.0.0.1:${port} `);
+      expect(sh(busybox, 'route -n')).toMatch(/^Destination +Gateway +Genmask/m);
+    } finally {
+      server.close();
+    }
   });
 
   test('symlinks of the root lead into /proc', () => {

@@ -30,6 +30,7 @@ const notNativeChecks = [
   'netlink-setlink-eperm',
   'netlink-setlink-write-eperm',
   'rights-file-path',
+  'ifmtu-set-eperm',
 ];
 
 let debian: OverlayRoot;

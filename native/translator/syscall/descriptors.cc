@@ -1,6 +1,8 @@
 // The descriptor table (close, dup, fcntl, pipes) and operations on one open descriptor.
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -32,9 +34,10 @@ int64_t duplicate(Thread& thread, int fd, int minimum, bool cloexec) {
   return thread.process.files.install(file, cloexec, minimum);
 }
 
-// Size and direction of the terminal and descriptor ioctls passed to the host. The argument
-// is a guest pointer to `size` bytes the host reads (kIn), writes (kOut), or an integer value.
-enum class IoctlArg { kValue, kIn, kOut };
+// Size and direction of the terminal, descriptor and socket ioctls passed to the host. The
+// argument is a guest pointer to `size` bytes the host reads (kIn), writes (kOut), or reads and
+// writes (kInOut), or an integer value.
+enum class IoctlArg { kValue, kIn, kOut, kInOut };
 struct IoctlInfo {
   unsigned long request;
   IoctlArg arg;
@@ -76,7 +79,56 @@ constexpr IoctlInfo kIoctls[] = {
     {TCXONC, IoctlArg::kValue, 0},
     {TCSBRK, IoctlArg::kValue, 0},
     {TCSBRKP, IoctlArg::kValue, 0},
+    // Network interface queries: the host reads ifr_name and writes the result into the ifreq.
+    {SIOCGIFNAME, IoctlArg::kInOut, sizeof(ifreq)},
+    {SIOCGIFINDEX, IoctlArg::kInOut, sizeof(ifreq)},
+    {SIOCGIFFLAGS, IoctlArg::kInOut, sizeof(ifreq)},
+    {SIOCGIFADDR, IoctlArg::kInOut, sizeof(ifreq)},
+    {SIOCGIFDSTADDR, IoctlArg::kInOut, sizeof(ifreq)},
+    {SIOCGIFBRDADDR, IoctlArg::kInOut, sizeof(ifreq)},
+    {SIOCGIFNETMASK, IoctlArg::kInOut, sizeof(ifreq)},
+    {SIOCGIFMETRIC, IoctlArg::kInOut, sizeof(ifreq)},
+    {SIOCGIFMTU, IoctlArg::kInOut, sizeof(ifreq)},
+    {SIOCGIFHWADDR, IoctlArg::kInOut, sizeof(ifreq)},
+    {SIOCGIFTXQLEN, IoctlArg::kInOut, sizeof(ifreq)},
+    {SIOCGIFMAP, IoctlArg::kInOut, sizeof(ifreq)},
+    {SIOCATMARK, IoctlArg::kOut, sizeof(int)},
+    {SIOCGSTAMP, IoctlArg::kOut, sizeof(timeval)},
+    {SIOCGSTAMPNS, IoctlArg::kOut, sizeof(timespec)},
 };
+
+// Lists the host's interfaces into the guest's ifconf. Guest memory is mapped at the same
+// addresses in the translator, so the buffer pointer inside the ifconf is valid once checked.
+int64_t interface_list(Thread& thread, int host, uint64_t arg) {
+  ifconf list;
+  if (!copy_from_guest(thread, &list, arg, sizeof list)) return -EFAULT;
+  if (list.ifc_len < 0) return -EINVAL;
+  auto buffer = reinterpret_cast<uint64_t>(list.ifc_buf);
+  if (buffer != 0 &&
+      !thread.process.mm.check(buffer, static_cast<uint64_t>(list.ifc_len), mm::kWrite)) {
+    return -EFAULT;
+  }
+  if (::ioctl(host, SIOCGIFCONF, &list) < 0) return -errno;
+  if (!copy_to_guest(thread, arg, &list, sizeof list)) return -EFAULT;
+  return 0;
+}
+
+// Requests that change an interface, a route or an ARP entry need CAP_NET_ADMIN, which a
+// container's root lacks.
+constexpr unsigned long kNetworkChanges[] = {
+    SIOCADDRT,      SIOCDELRT,          SIOCSIFLINK,   SIOCSIFFLAGS,  SIOCSIFADDR,  SIOCSIFDSTADDR,
+    SIOCSIFBRDADDR, SIOCSIFNETMASK,     SIOCSIFMETRIC, SIOCSIFMEM,    SIOCSIFMTU,   SIOCSIFNAME,
+    SIOCSIFHWADDR,  SIOCSIFENCAP,       SIOCSIFSLAVE,  SIOCADDMULTI,  SIOCDELMULTI, SIOCSIFPFLAGS,
+    SIOCDIFADDR,    SIOCSIFHWBROADCAST, SIOCSIFBR,     SIOCSIFTXQLEN, SIOCSIFMAP,   SIOCSMIIREG,
+    SIOCDARP,       SIOCSARP,           SIOCDRARP,     SIOCSRARP,
+};
+
+bool changes_network(unsigned long code) {
+  for (unsigned long change : kNetworkChanges) {
+    if (change == code) return true;
+  }
+  return false;
+}
 
 // TIOCGPTPEER: opens the slave of the pseudo-terminal master `host` with open flags `flags`.
 // NOTE: stricter than Linux (checked on 6.18), which passes unknown flags on to the open.
@@ -193,14 +245,19 @@ int64_t sys_ioctl(Thread& thread, int fd, Flags request, uint64_t arg) {
   // Taking a terminal from another session (argument 1) needs CAP_SYS_ADMIN on Linux, which a
   // container's root lacks. A translator running as host root must not take it either.
   if (code == TIOCSCTTY) return host_result(::ioctl(host, TIOCSCTTY, 0));
+  if (code == SIOCGIFCONF) return interface_list(thread, host, arg);
+  if (changes_network(code)) return -EPERM;
   for (const IoctlInfo& info : kIoctls) {
     if (info.request != code) continue;
     if (info.arg == IoctlArg::kValue) return host_result(::ioctl(host, code, arg));
-    int access = info.arg == IoctlArg::kOut ? mm::kWrite : mm::kRead;
+    int access = info.arg == IoctlArg::kOut  ? mm::kWrite
+                 : info.arg == IoctlArg::kIn ? mm::kRead
+                                             : mm::kRead | mm::kWrite;
     if (!thread.process.mm.check(arg, info.size, access)) return -EFAULT;
     return host_result(::ioctl(host, code, reinterpret_cast<void*>(arg)));
   }
-  // TODO: device-specific ioctls beyond terminals; each needs its argument layout listed here.
+  // TODO: device-specific ioctls beyond terminals and sockets; each needs its argument layout
+  // listed here.
   return -ENOTTY;
 }
 

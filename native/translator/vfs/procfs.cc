@@ -92,6 +92,20 @@ constexpr StaticFile kFiles[] = {
     {"sys/fs/file-max", "/proc/sys/fs/file-max", nullptr},
     {"sys/fs/nr_open", "/proc/sys/fs/nr_open", nullptr},
     {"sys/net/core/somaxconn", "/proc/sys/net/core/somaxconn", nullptr},
+    // The container shares the host's network, so its interfaces, sockets and routes.
+    {"net/dev", "/proc/net/dev", nullptr},
+    {"net/if_inet6", "/proc/net/if_inet6", nullptr},
+    {"net/route", "/proc/net/route", nullptr},
+    {"net/ipv6_route", "/proc/net/ipv6_route", nullptr},
+    {"net/arp", "/proc/net/arp", nullptr},
+    {"net/tcp", "/proc/net/tcp", nullptr},
+    {"net/tcp6", "/proc/net/tcp6", nullptr},
+    {"net/udp", "/proc/net/udp", nullptr},
+    {"net/udp6", "/proc/net/udp6", nullptr},
+    {"net/unix", "/proc/net/unix", nullptr},
+    {"net/snmp", "/proc/net/snmp", nullptr},
+    {"net/netstat", "/proc/net/netstat", nullptr},
+    {"net/sockstat", "/proc/net/sockstat", nullptr},
 };
 constexpr size_t kFileCount = sizeof kFiles / sizeof kFiles[0];
 
@@ -578,7 +592,8 @@ bool list(Thread& thread, const std::vector<std::string>& given,
   }
   std::optional<Node> node = lookup(thread, parts);
   if (!node || node->type != Node::Type::kDirectory) return false;
-  if (parts[0] == "sys") return static_list(kFiles, kFileCount, parts, entries);
+  if (parts[0] == "sys" || parts[0] == "net")
+    return static_list(kFiles, kFileCount, parts, entries);
   Target target;
   if (!resolve(thread, parse_pid(parts[0]), target)) return false;
   const std::string& last = parts.back();

@@ -1,6 +1,6 @@
 // Socket calls whose results a comparison of outputs cannot show: descriptors and
 // credentials passed in control messages, batches of messages, socket options, Unix socket
-// names, and the socket families a container may open. Prints one line per check and the
+// names, the socket families a container may open, and network interface ioctls. Prints one line per check and the
 // number of failures; the same output is expected natively and under noah.
 //
 // Usage:
@@ -17,6 +17,8 @@
 #include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -823,6 +826,54 @@ static int run_one(const char* operation, const char* path) {
   return 0;
 }
 
+// Interface queries by ioctl, as ifconfig and if_nametoindex make them, on the loopback
+// interface that every host has. Changes need CAP_NET_ADMIN, which a container lacks.
+static void check_interfaces(void) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  unsigned index = if_nametoindex("lo");
+  check(index > 0, "ifindex-lo");
+  char name[IF_NAMESIZE] = "";
+  check(if_indextoname(index, name) != NULL && strcmp(name, "lo") == 0, "ifname-lo");
+
+  struct ifreq request;
+  memset(&request, 0, sizeof request);
+  strcpy(request.ifr_name, "lo");
+  check(ioctl(s, SIOCGIFFLAGS, &request) == 0 && (request.ifr_flags & IFF_LOOPBACK) &&
+            (request.ifr_flags & IFF_UP),
+        "ifflags-lo");
+  check(ioctl(s, SIOCGIFADDR, &request) == 0 &&
+            ((struct sockaddr_in*)&request.ifr_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK),
+        "ifaddr-lo");
+  check(ioctl(s, SIOCGIFMTU, &request) == 0 && request.ifr_mtu > 0, "ifmtu-lo");
+  int mtu = request.ifr_mtu;
+  strcpy(request.ifr_name, "no-such-if");
+  errno = 0;
+  check(ioctl(s, SIOCGIFINDEX, &request) == -1 && errno == ENODEV, "ifindex-missing-enodev");
+
+  struct ifreq found[64];
+  struct ifconf list = {.ifc_len = sizeof found, .ifc_req = found};
+  int loopback = 0;
+  if (ioctl(s, SIOCGIFCONF, &list) == 0) {
+    for (size_t i = 0; i < list.ifc_len / sizeof found[0]; i++) {
+      loopback |= strcmp(found[i].ifr_name, "lo") == 0;
+    }
+  }
+  check(loopback, "ifconf-lo");
+  struct ifconf bad = {.ifc_len = sizeof found, .ifc_buf = (char*)8};
+  errno = 0;
+  check(ioctl(s, SIOCGIFCONF, &bad) == -1 && errno == EFAULT, "ifconf-efault");
+  errno = 0;
+  check(ioctl(s, SIOCGIFFLAGS, (void*)8) == -1 && errno == EFAULT, "ifflags-efault");
+
+  // The MTU it already has, so that the native run, as host root, changes nothing.
+  memset(&request, 0, sizeof request);
+  strcpy(request.ifr_name, "lo");
+  request.ifr_mtu = mtu;
+  errno = 0;
+  check(ioctl(s, SIOCSIFMTU, &request) == -1 && errno == EPERM, "ifmtu-set-eperm");
+  close(s);
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc == 4 && strcmp(argv[1], "fuzz") == 0) return fuzz(atoi(argv[2]), atoi(argv[3]));
@@ -842,6 +893,7 @@ int main(int argc, char** argv) {
   check_unix_names(argv[1]);
   check_families();
   check_tcp_loopback();
+  check_interfaces();
   printf("failures %d\n", failures);
   return failures == 0 ? 0 : 1;
 }
