@@ -114,6 +114,39 @@ describeKvm('detached containers', () => {
     expect(home.run(['rm', 'follower']).status).toBe(0);
   });
 
+  test('logs --tail N, 0 and all', () => {
+    detached('tailed', 'printf "1\\n2\\n3\\nlast"; echo e1 >&2; echo e2 >&2');
+    expect(home.run(['wait', 'tailed']).stdout).toBe('0\n');
+    const two = home.run(['logs', '--tail', '2', 'tailed']);
+    expect(two.stdout).toBe('3\nlast');
+    expect(two.stderr).toBe('e1\ne2\n');
+    const one = home.run(['logs', '-n', '1', 'tailed']);
+    expect(one.stdout).toBe('last');
+    expect(one.stderr).toBe('e2\n');
+    expect(home.run(['logs', '--tail', '0', 'tailed']).stdout).toBe('');
+    expect(home.run(['logs', '--tail', '10', 'tailed']).stdout).toBe('1\n2\n3\nlast');
+    expect(home.run(['logs', '--tail', 'all', 'tailed']).stdout).toBe('1\n2\n3\nlast');
+    expect(home.run(['logs', '--tail=-1', 'tailed']).stdout).toBe('1\n2\n3\nlast');
+    expect(home.run(['rm', 'tailed']).status).toBe(0);
+  });
+
+  test('logs -f --tail 1 starts at the last line', async () => {
+    detached('tail-follow', 'echo a; echo b; sleep 2; echo c');
+    await waitFor(() => home.run(['logs', 'tail-follow']).stdout === 'a\nb\n');
+    expect(home.run(['logs', '-f', '--tail', '1', 'tail-follow']).stdout).toBe('b\nc\n');
+    expect(home.run(['rm', 'tail-follow']).status).toBe(0);
+  });
+
+  test('logs rejects --timestamps, --since and --until', () => {
+    detached('untimed', 'true');
+    for (const option of [['-t'], ['--timestamps'], ['--since', '1m'], ['--until', '1m']]) {
+      const result = home.run(['logs', ...option, 'untimed']);
+      expect(result.status).toBe(125);
+      expect(result.stderr).toMatch(/^noah: noah logs --\w+ is not supported: the logs store/);
+    }
+    expect(home.run(['rm', '-f', 'untimed']).status).toBe(0);
+  });
+
   test('ps, inspect and exec in a running container', () => {
     const id = detached('sleeper', 'sleep 60', '-e', 'FROM_RUN=yes', '-w', '/tmp');
     const listed = home.run(['ps']);
