@@ -295,6 +295,61 @@ describeKvm('detached containers', () => {
     expect(processesOf('parent')).toEqual([]);
   });
 
+  test('exec -d returns at once, the command runs on', async () => {
+    detached('exec-detached', 'sleep 60');
+    const started = Date.now();
+    const result = home.run([
+      'exec',
+      '-d',
+      'exec-detached',
+      'sh',
+      '-c',
+      'echo from-exec > /tmp/exec-d; sleep 30',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    await waitFor(() => home.run(['exec', 'exec-detached', 'cat', '/tmp/exec-d']).stdout !== '');
+    expect(home.run(['exec', 'exec-detached', 'cat', '/tmp/exec-d']).stdout).toBe('from-exec\n');
+    // The container's first process and exec's sh with its sleep.
+    expect(processesOf('exec-detached').length).toBeGreaterThanOrEqual(2);
+    expect(home.run(['stop', 'exec-detached']).status).toBe(0);
+    await waitFor(() => processesOf('exec-detached').length === 0);
+    expect(home.run(['rm', 'exec-detached']).status).toBe(0);
+  });
+
+  test('exec --env-file, then -e over it', () => {
+    detached('exec-env', 'sleep 60');
+    const file = path.join(home.dir, 'exec.env');
+    fs.writeFileSync(file, '# comment\nFROM_FILE=file\nOVERRIDDEN=file\n');
+    const result = home.run([
+      'exec',
+      '--env-file',
+      file,
+      '-e',
+      'OVERRIDDEN=flag',
+      'exec-env',
+      'sh',
+      '-c',
+      'echo $FROM_FILE $OVERRIDDEN',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('file flag\n');
+    const missing = home.run([
+      'exec',
+      '--env-file',
+      path.join(home.dir, 'missing.env'),
+      'exec-env',
+      'true',
+    ]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(
+      /^noah: --env-file \S+missing\.env: .*no such file or directory/,
+    );
+    expect(home.run(['rm', '-f', 'exec-env']).status).toBe(0);
+  });
+
   test('-d -i keeps stdin open, -d alone gives end-of-file', () => {
     detached('reader', 'cat; echo cat ended', '-i');
     detached('no-stdin', 'cat; echo cat ended');
