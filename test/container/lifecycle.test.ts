@@ -446,6 +446,27 @@ describeKvm('detached containers', () => {
     expect(home.containerIds()).toEqual(before);
   });
 
+  test('stop, kill and rm -v of several containers', () => {
+    for (const name of ['many-1', 'many-2', 'many-3']) detached(name, 'sleep 60');
+    const stopped = home.run(['stop', '-t', '5', 'many-1', 'many-2']);
+    expect(stopped.stderr).toBe('');
+    expect(stopped.stdout).toBe('many-1\nmany-2\n');
+    expect(stopped.status).toBe(0);
+    const killed = home.run(['kill', 'many-3', 'no-such-container']);
+    expect(killed.stdout).toBe('many-3\n');
+    expect(killed.stderr).toBe('noah: No such container: no-such-container\n');
+    expect(killed.status).toBe(1);
+    home.run(['wait', 'many-3']);
+    expect(inspect('many-1').State.ExitCode).toBe(143);
+    expect(inspect('many-2').State.ExitCode).toBe(143);
+    expect(inspect('many-3').State.ExitCode).toBe(137);
+    const removed = home.run(['rm', '-v', 'many-1', 'many-2', 'many-3']);
+    expect(removed.stderr).toBe('');
+    expect(removed.stdout).toBe('many-1\nmany-2\nmany-3\n');
+    expect(removed.status).toBe(0);
+    expect(home.run(['ps', '-a', '--format', '{{.Names}}']).stdout).not.toContain('many-');
+  });
+
   test('unknown containers: status 1 and a message', () => {
     for (const verb of [['stop'], ['kill'], ['rm'], ['logs'], ['wait'], ['start'], ['diff']]) {
       const result = home.run([...verb, 'no-such-container']);
