@@ -7,7 +7,8 @@
  * not, and, or. Values print as Go's fmt prints the decoded JSON: lists as `[a b]`, objects as
  * `map[k:v]` with sorted keys. No npm package implements this faithfully (the Go-template
  * ones lack literals, `json` and missing-key errors), so noah carries its own.
- * NOTE: variables other than `$` (`$x := ...`), `define`, `template` and `block` are not
+ * Variables are declared with `:=` in an action or in `range $key, $value := ...`.
+ * NOTE: assignment with `=`, `define`, `template`, `block`, `break` and `continue` are not
  * supported and fail to parse.
  */
 
@@ -31,16 +32,20 @@ type Value = unknown;
 type TemplateFunction = (...args: Value[]) => Value;
 
 interface Operand {
-  kind: 'field' | 'dot' | 'root' | 'literal' | 'function' | 'pipeline';
+  kind: 'field' | 'dot' | 'variable' | 'literal' | 'function' | 'pipeline';
   offset: number; // byte offset in the template text, for error positions
   source: string; // the text of the operand, for error context
-  path?: string[]; // field names after `.` or `$`
+  path?: string[]; // field names after `.`, a variable or a parenthesized pipeline
   value?: Value; // a literal's value
-  name?: string; // a function's name
+  name?: string; // a function's name, or a variable's with its `$`
   pipeline?: Pipeline; // a parenthesized pipeline
 }
 
-type Pipeline = Operand[][]; // commands separated by `|`, each a list of operands
+/** Commands separated by `|`, each a list of operands, and the variables they declare. */
+interface Pipeline {
+  declarations: Operand[];
+  commands: Operand[][];
+}
 
 type Node =
   | { kind: 'text'; text: string }
@@ -200,7 +205,7 @@ function positionOf(text: string, offset: number): string {
 }
 
 const TOKEN =
-  /\s+|"(?:[^"\\\n]|\\.)*"|`[^`]*`|\(|\)|\||[$]?(?:\.[A-Za-z_][A-Za-z0-9_]*)+|\.|\$|-?[0-9]+(?:\.[0-9]+)?|[A-Za-z_][A-Za-z0-9_]*/y;
+  /\s+|"(?:[^"\\\n]|\\.)*"|`[^`]*`|\(|\)|\||:=|,|\$[A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*|(?:\.[A-Za-z_][A-Za-z0-9_]*)+|\.|-?[0-9]+(?:\.[0-9]+)?|[A-Za-z_][A-Za-z0-9_]*/y;
 
 /** A token of an action, with its byte offset in the template. */
 interface Token {
@@ -298,13 +303,13 @@ class Parser {
     }
     if (first.text === 'if' || first.text === 'with' || first.text === 'range') {
       this.tokenIndex++;
-      const pipeline = this.parsePipeline(first.text);
+      const pipeline = this.parsePipeline(first.text, true);
       return this.parseBlock(first.text, pipeline, first.offset);
     }
     if (['define', 'template', 'block', 'break', 'continue'].includes(first.text)) {
       this.fail(first.offset, `{{${first.text}}} is not supported`);
     }
-    return { kind: 'action', pipeline: this.parsePipeline('command') };
+    return { kind: 'action', pipeline: this.parsePipeline('command', true) };
   }
 
   private parseBlock(kind: 'if' | 'with' | 'range', pipeline: Pipeline, offset: number): Node {
@@ -320,8 +325,9 @@ class Parser {
   }
 
   /** Parses commands separated by `|` up to the end of the action or a `)`. */
-  private parsePipeline(context: string): Pipeline {
-    const commands: Pipeline = [[]];
+  private parsePipeline(context: string, allowDeclarations = false): Pipeline {
+    const declarations = allowDeclarations ? this.parseDeclarations(context) : [];
+    const commands: Operand[][] = [[]];
     for (;;) {
       const token = this.peek();
       if (token === undefined || token.text === ')') break;
@@ -342,7 +348,35 @@ class Parser {
         this.fail(command[1].offset, `unexpected "${command[1].source}" in operand`);
       }
     }
-    return commands;
+    return { declarations, commands };
+  }
+
+  /**
+   * Parses `$x :=` or, in a range, `$key, $value :=` at the start of a pipeline, and returns
+   * the declared variables, or none when the pipeline does not start with a declaration.
+   */
+  private parseDeclarations(context: string): Operand[] {
+    const start = this.tokenIndex;
+    const declarations: Operand[] = [];
+    for (;;) {
+      const token = this.peek();
+      if (token === undefined || !/^\$[A-Za-z0-9_]*$/.test(token.text)) break;
+      declarations.push({ kind: 'variable', offset: token.offset, source: token.text, path: [] });
+      declarations[declarations.length - 1].name = token.text;
+      this.tokenIndex++;
+      const separator = this.peek();
+      if (separator?.text === ':=') {
+        this.tokenIndex++;
+        const maxDeclarations = context === 'range' ? 2 : 1;
+        if (declarations.length > maxDeclarations)
+          this.fail(token.offset, `too many declarations in ${context}`);
+        return declarations;
+      }
+      if (separator?.text !== ',' || context !== 'range') break;
+      this.tokenIndex++;
+    }
+    this.tokenIndex = start;
+    return [];
   }
 
   private parseOperand(token: Token): Operand {
@@ -350,14 +384,25 @@ class Parser {
     const base = { offset, source: text };
     if (text === '(') {
       const pipeline = this.parsePipeline('parenthesized pipeline');
-      if (this.peek()?.text !== ')') this.fail(offset, 'unclosed left paren');
+      const close = this.peek();
+      if (close?.text !== ')') this.fail(offset, 'unclosed left paren');
       this.tokenIndex++;
-      return { ...base, kind: 'pipeline', pipeline };
+      // A field right after the parenthesis applies to its result: (index .Ports 0).HostPort.
+      const field = this.peek();
+      let path: string[] = [];
+      if (field !== undefined && field.offset === close.offset + 1 && field.text.startsWith('.')) {
+        this.tokenIndex++;
+        path = field.text.slice(1).split('.');
+      }
+      return { ...base, kind: 'pipeline', pipeline, path };
     }
     if (text === ')') this.fail(offset, 'unexpected right paren');
+    if (text === ':=' || text === ',') this.fail(offset, `unexpected "${text}" in operand`);
     if (text === '.') return { ...base, kind: 'dot' };
-    if (text === '$') return { ...base, kind: 'root', path: [] };
-    if (text.startsWith('$.')) return { ...base, kind: 'root', path: text.slice(2).split('.') };
+    if (text.startsWith('$')) {
+      const [name, ...path] = text.split('.');
+      return { ...base, kind: 'variable', name, path };
+    }
     if (text.startsWith('.')) return { ...base, kind: 'field', path: text.slice(1).split('.') };
     if (text.startsWith('"')) return { ...base, kind: 'literal', value: this.parseString(token) };
     if (text.startsWith('`')) return { ...base, kind: 'literal', value: text.slice(1, -1) };
@@ -379,6 +424,9 @@ class Parser {
   }
 }
 
+/** Variables in scope by name, `$` included. Each block gets a copy, so its declarations end with it. */
+type Variables = Map<string, Value>;
+
 class Executor {
   constructor(
     private readonly text: string,
@@ -387,87 +435,108 @@ class Executor {
     private readonly missingKeyIsError: boolean,
   ) {}
 
-  run(nodes: Node[], dot: Value): string {
+  run(nodes: Node[], dot: Value, variables: Variables = new Map([['$', this.root]])): string {
     let output = '';
     for (const node of nodes) {
       if (node.kind === 'text') {
         output += node.text;
       } else if (node.kind === 'action') {
-        output += formatValue(this.evalPipeline(node.pipeline, dot));
+        const value = this.evalPipeline(node.pipeline, dot, variables);
+        // An action that declares a variable prints nothing, as in Go.
+        if (node.pipeline.declarations.length === 0) output += formatValue(value);
+        else variables.set(node.pipeline.declarations[0].name!, value);
       } else {
-        output += this.runBlock(node, dot);
+        output += this.runBlock(node, dot, new Map(variables));
       }
     }
     return output;
   }
 
-  private runBlock(node: Extract<Node, { kind: 'if' | 'with' | 'range' }>, dot: Value): string {
-    const value = this.evalPipeline(node.pipeline, dot);
-    if (node.kind === 'if') return this.run(truthy(value) ? node.body : node.otherwise, dot);
-    if (node.kind === 'with')
-      return truthy(value) ? this.run(node.body, value) : this.run(node.otherwise, dot);
-    let items: Value[];
-    if (Array.isArray(value)) {
-      items = value;
-    } else if (isObject(value)) {
-      items = Object.keys(value)
-        .sort()
-        .map((key) => value[key]);
-    } else if (value === null || value === undefined) {
-      items = [];
-    } else {
-      const operand = node.pipeline[0][0];
-      throw new TemplateExecError(
-        this.position(operand),
-        operand.source,
-        `range can't iterate over ${formatValue(value)}`,
-      );
+  private runBlock(
+    node: Extract<Node, { kind: 'if' | 'with' | 'range' }>,
+    dot: Value,
+    variables: Variables,
+  ): string {
+    const value = this.evalPipeline(node.pipeline, dot, variables);
+    const declared = node.pipeline.declarations.map((operand) => operand.name!);
+    if (node.kind !== 'range' && declared.length > 0) variables.set(declared[0], value);
+    if (node.kind === 'if') {
+      return this.run(truthy(value) ? node.body : node.otherwise, dot, variables);
     }
-    if (items.length === 0) return this.run(node.otherwise, dot);
-    return items.map((item) => this.run(node.body, item)).join('');
+    if (node.kind === 'with') {
+      return truthy(value)
+        ? this.run(node.body, value, variables)
+        : this.run(node.otherwise, dot, variables);
+    }
+    const entries = this.rangeEntries(node, value);
+    if (entries.length === 0) return this.run(node.otherwise, dot, variables);
+    let output = '';
+    for (const [key, item] of entries) {
+      const scope = new Map(variables);
+      if (declared.length === 1) scope.set(declared[0], item);
+      if (declared.length === 2) {
+        scope.set(declared[0], key);
+        scope.set(declared[1], item);
+      }
+      output += this.run(node.body, item, scope);
+    }
+    return output;
   }
 
-  private evalPipeline(pipeline: Pipeline, dot: Value): Value {
+  /** Lists the [key, element] pairs a range visits: a list's indexes, an object's sorted keys. */
+  private rangeEntries(node: { pipeline: Pipeline }, value: Value): [Value, Value][] {
+    if (Array.isArray(value)) return value.map((item, i) => [i, item]);
+    if (isObject(value)) {
+      return Object.keys(value)
+        .sort()
+        .map((key) => [key, value[key]]);
+    }
+    if (value === null || value === undefined) return [];
+    const operand = node.pipeline.commands[0][0];
+    throw new TemplateExecError(
+      this.position(operand),
+      operand.source,
+      `range can't iterate over ${formatValue(value)}`,
+    );
+  }
+
+  private evalPipeline(pipeline: Pipeline, dot: Value, variables: Variables): Value {
     let result: Value = undefined;
-    pipeline.forEach((command, i) => {
+    pipeline.commands.forEach((command, i) => {
       const piped = i === 0 ? [] : [result];
-      result = this.evalCommand(command, dot, piped);
+      result = this.evalCommand(command, dot, variables, piped);
     });
     return result;
   }
 
-  private evalCommand(command: Operand[], dot: Value, piped: Value[]): Value {
+  private evalCommand(command: Operand[], dot: Value, variables: Variables, piped: Value[]): Value {
     const [head, ...rest] = command;
     if (head.kind !== 'function') {
-      if (piped.length > 0) {
-        throw new TemplateExecError(
-          this.position(head),
-          head.source,
-          "can't give argument to non-function",
-        );
-      }
-      return this.evalOperand(head, dot);
+      if (piped.length > 0) this.failAt(head, "can't give argument to non-function");
+      return this.evalOperand(head, dot, variables);
     }
-    const args = [...rest.map((operand) => this.evalOperand(operand, dot)), ...piped];
+    const args = [...rest.map((operand) => this.evalOperand(operand, dot, variables)), ...piped];
     try {
       return this.functions[head.name!](...args);
     } catch (error) {
       if (error instanceof TemplateExecError) throw error;
-      const message = `error calling ${head.name}: ${(error as Error).message}`;
-      throw new TemplateExecError(this.position(head), head.source, message);
+      this.failAt(head, `error calling ${head.name}: ${(error as Error).message}`);
     }
   }
 
-  private evalOperand(operand: Operand, dot: Value): Value {
+  private evalOperand(operand: Operand, dot: Value, variables: Variables): Value {
     switch (operand.kind) {
       case 'dot':
         return dot;
       case 'literal':
         return operand.value;
       case 'pipeline':
-        return this.evalPipeline(operand.pipeline!, dot);
-      case 'root':
-        return this.walk(operand, this.root);
+        return this.walk(operand, this.evalPipeline(operand.pipeline!, dot, variables));
+      case 'variable':
+        if (!variables.has(operand.name!)) {
+          this.failAt(operand, `undefined variable: ${operand.name}`);
+        }
+        return this.walk(operand, variables.get(operand.name!));
       case 'field':
         return this.walk(operand, dot);
       default:

@@ -15,6 +15,7 @@ describe('Template', () => {
     Id: 'abc',
     State: { Status: 'running', Pid: 42, Running: true },
     Config: { Env: ['A=1', 'B=2'], Cmd: null, Labels: { z: '1', a: '2' } },
+    Ports: [{ HostPort: '8080' }],
   };
   const cases: [string, string][] = [
     ['{{.State.Status}}', 'running'],
@@ -36,6 +37,12 @@ describe('Template', () => {
     ['{{printf "%s=%d" .Id .State.Pid}}', 'abc=42'],
     ['{{if eq .State.Status "running"}}yes{{end}}', 'yes'],
     ['{{/* a comment */}}text', 'text'],
+    ['{{$id := .Id}}{{range .Config.Env}}{{$id}}{{end}}', 'abcabc'],
+    ['{{range $key, $value := .Config.Labels}}{{$key}}={{$value}};{{end}}', 'a=2;z=1;'],
+    ['{{range $i, $e := .Config.Env}}{{$i}}:{{$e}} {{end}}', '0:A=1 1:B=2 '],
+    ['{{range $e := .Config.Env}}{{$e}}{{end}}', 'A=1B=2'],
+    ['{{with $s := .State}}{{$s.Status}}{{end}}', 'running'],
+    ['{{(index .Ports 0).HostPort}}', '8080'],
   ];
   test.each(cases)('%s', (text, expected) => {
     expect(Template.parse(text).execute(data)).toBe(expected);
@@ -50,6 +57,9 @@ describe('Template', () => {
     );
     expect(() => Template.parse('{{.Id.Foo}}').execute(data)).toThrow(
       "can't evaluate field Foo in type string",
+    );
+    expect(() => Template.parse('{{$nope}}').execute(data)).toThrow(
+      'template: :1:2: executing "" at <$nope>: undefined variable: $nope',
     );
     expect(() => Template.parse('{{index .Config.Env 9}}').execute(data)).toThrow(
       'error calling index: index out of range: 9',
