@@ -242,13 +242,14 @@ class Parser {
         this.position = this.text.length;
         return { nodes };
       }
-      const trimLeft = this.text.startsWith('{{- ', open);
+      // Go's trim markers are "{{- " and " -}}", where the space may be any ASCII space.
+      const trimLeft = /^\{\{-[ \t\r\n]/.test(this.text.slice(open, open + 4));
       let text = this.text.slice(this.position, open);
       if (trimLeft) text = text.replace(/\s+$/, '');
       if (text !== '') nodes.push({ kind: 'text', text });
       const close = this.text.indexOf('}}', open + 2);
       if (close < 0) this.fail(open, 'unclosed action');
-      const trimRight = close >= 2 && this.text.slice(close - 2, close) === ' -';
+      const trimRight = close >= open + 4 && /[ \t\r\n]-$/.test(this.text.slice(close - 2, close));
       const bodyStart = open + (trimLeft ? 3 : 2);
       const bodyEnd = trimRight ? close - 2 : close;
       this.position = close + 2;

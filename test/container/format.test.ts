@@ -32,6 +32,7 @@ describe('Template', () => {
     ['{{if .State.Running}}up{{else}}down{{end}}', 'up'],
     ['{{with .State}}{{.Status}}{{end}}', 'running'],
     ['{{range .Config.Env -}} [{{.}}] {{- end}}', '[A=1][B=2]'],
+    ['{{range .Config.Env -}}\n  [{{.}}]\n{{-\tend}}', '[A=1][B=2]'],
     ['{{range .Config.Env}}{{$.Id}}{{end}}', 'abcabc'],
     ['{{len .Config.Env}} {{upper .Id}} {{(index .Config.Env 0)}}', '2 ABC A=1'],
     ['{{printf "%s=%d" .Id .State.Pid}}', 'abc=42'],
