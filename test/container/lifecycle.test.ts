@@ -137,14 +137,45 @@ describeKvm('detached containers', () => {
     expect(home.run(['rm', 'tail-follow']).status).toBe(0);
   });
 
-  test('logs rejects --timestamps, --since and --until', () => {
-    detached('untimed', 'true');
-    for (const option of [['-t'], ['--timestamps'], ['--since', '1m'], ['--until', '1m']]) {
-      const result = home.run(['logs', ...option, 'untimed']);
-      expect(result.status).toBe(125);
-      expect(result.stderr).toMatch(/^noah: noah logs --\w+ is not supported: the logs store/);
-    }
-    expect(home.run(['rm', '-f', 'untimed']).status).toBe(0);
+  test('logs -t, --since and --until', () => {
+    const before = Date.now();
+    detached('timed', 'echo early; sleep 2; echo late');
+    expect(home.run(['wait', 'timed']).stdout).toBe('0\n');
+    const after = Date.now();
+    const stamped = home.run(['logs', '-t', 'timed']).stdout.split('\n');
+    expect(stamped).toHaveLength(3);
+    expect(stamped[2]).toBe('');
+    const [early, late] = stamped.slice(0, 2).map((line) => line.split(' '));
+    expect(early[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    expect(early[1]).toBe('early');
+    expect(late[1]).toBe('late');
+    const earlyTime = Date.parse(early[0]);
+    const lateTime = Date.parse(late[0]);
+    expect(earlyTime).toBeGreaterThanOrEqual(before);
+    expect(lateTime).toBeLessThanOrEqual(after);
+    expect(lateTime - earlyTime).toBeGreaterThanOrEqual(1500);
+
+    const middle = earlyTime + 1000;
+    const since = (value: string) => home.run(['logs', '--since', value, 'timed']).stdout;
+    const until = (value: string) => home.run(['logs', '--until', value, 'timed']).stdout;
+    expect(since(new Date(middle).toISOString())).toBe('late\n');
+    expect(until(new Date(middle).toISOString())).toBe('early\n');
+    expect(since(String(middle / 1000))).toBe('late\n');
+    expect(since('1h')).toBe('early\nlate\n');
+    expect(until('1h')).toBe('');
+    const bad = home.run(['logs', '--since', 'yesterday', 'timed']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^noah: invalid --since "yesterday": give an RFC 3339 time/);
+    expect(home.run(['rm', 'timed']).status).toBe(0);
+  });
+
+  test('logs -f -t stamps followed lines', () => {
+    detached('timed-follow', 'echo one; sleep 1; printf two');
+    const lines = home.run(['logs', '-f', '-t', 'timed-follow']).stdout.split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^\S+Z one$/);
+    expect(lines[1]).toMatch(/^\S+Z two$/);
+    expect(home.run(['rm', 'timed-follow']).status).toBe(0);
   });
 
   test('ps, inspect and exec in a running container', () => {
