@@ -350,6 +350,16 @@ describeKvm('detached containers', () => {
     expect(home.run(['rm', 'exec-detached']).status).toBe(0);
   });
 
+  test('exec -d -t gives a pseudo-terminal', async () => {
+    detached('exec-detached-tty', 'sleep 60');
+    const result = home.run(['exec', '-d', '-t', 'exec-detached-tty', 'sh', '-c', 'tty > /tmp/t']);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    await waitFor(() => home.run(['exec', 'exec-detached-tty', 'cat', '/tmp/t']).stdout !== '');
+    expect(home.run(['exec', 'exec-detached-tty', 'cat', '/tmp/t']).stdout).toMatch(/^\/dev\//);
+    expect(home.run(['rm', '-f', 'exec-detached-tty']).status).toBe(0);
+  });
+
   test('exec --env-file, then -e over it', () => {
     detached('exec-env', 'sleep 60');
     const file = path.join(home.dir, 'exec.env');
