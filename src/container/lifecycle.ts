@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { spawnTranslator, waitForTranslator } from '../runtime/translator';
 import { ContainerError } from './errors';
 import { containerLaunch } from './launch';
+import { LogTimeRecorder } from './log-times';
 import { resetTmpfsFolders } from './mounts';
 import { parseSignal, processesWithArgument, processStartTime, sendSignal, sleep } from './process';
 import { Container, ContainerStore, isSameProcess } from './store';
@@ -114,6 +115,8 @@ export async function superviseDetached(store: ContainerStore, id: string): Prom
   // With -i or -t, stdin is a pipe this process keeps open and never writes, so a shell waits
   // for input as under `docker run -dit` instead of reading end-of-file at once.
   const keepStdin = container.config.interactive || container.config.tty;
+  // Watch before the launch, so the first output gets its time too.
+  const logTimes = new LogTimeRecorder(dir);
   let launched;
   try {
     launched = await launchRecorded(
@@ -122,6 +125,9 @@ export async function superviseDetached(store: ContainerStore, id: string): Prom
       [keepStdin ? 'pipe' : 'ignore', stdout, stderr],
       true,
     );
+  } catch (error) {
+    logTimes.stop();
+    throw error;
   } finally {
     fs.closeSync(stdout);
     fs.closeSync(stderr);
@@ -130,9 +136,11 @@ export async function superviseDetached(store: ContainerStore, id: string): Prom
   try {
     status = await launched.exited;
   } catch (error) {
+    logTimes.stop();
     await recordExit(store, launched.container, 125);
     throw error;
   }
+  logTimes.stop();
   await recordExit(store, launched.container, status);
 }
 

@@ -10,6 +10,7 @@
  *   containers/ID/shared-inodes    inode numbers rootfs/ shares with the image tree.
  *   containers/ID/hosts, hostname, resolv.conf   bind-mounted over the guest's /etc files.
  *   containers/ID/stdout.log, stderr.log          output of a detached container.
+ *   containers/ID/log-times        when the logs grew, for `noah logs -t` (see log-times.ts).
  *   containers/ID/tmpfs/N/         the host folder behind the Nth tmpfs mount.
  *   containers/ID/processes/       the translator's --container-dir.
  *

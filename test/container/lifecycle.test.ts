@@ -114,6 +114,70 @@ describeKvm('detached containers', () => {
     expect(home.run(['rm', 'follower']).status).toBe(0);
   });
 
+  test('logs --tail N, 0 and all', () => {
+    detached('tailed', 'printf "1\\n2\\n3\\nlast"; echo e1 >&2; echo e2 >&2');
+    expect(home.run(['wait', 'tailed']).stdout).toBe('0\n');
+    const two = home.run(['logs', '--tail', '2', 'tailed']);
+    expect(two.stdout).toBe('3\nlast');
+    expect(two.stderr).toBe('e1\ne2\n');
+    const one = home.run(['logs', '-n', '1', 'tailed']);
+    expect(one.stdout).toBe('last');
+    expect(one.stderr).toBe('e2\n');
+    expect(home.run(['logs', '--tail', '0', 'tailed']).stdout).toBe('');
+    expect(home.run(['logs', '--tail', '10', 'tailed']).stdout).toBe('1\n2\n3\nlast');
+    expect(home.run(['logs', '--tail', 'all', 'tailed']).stdout).toBe('1\n2\n3\nlast');
+    expect(home.run(['logs', '--tail=-1', 'tailed']).stdout).toBe('1\n2\n3\nlast');
+    expect(home.run(['rm', 'tailed']).status).toBe(0);
+  });
+
+  test('logs -f --tail 1 starts at the last line', async () => {
+    detached('tail-follow', 'echo a; echo b; sleep 2; echo c');
+    await waitFor(() => home.run(['logs', 'tail-follow']).stdout === 'a\nb\n');
+    expect(home.run(['logs', '-f', '--tail', '1', 'tail-follow']).stdout).toBe('b\nc\n');
+    expect(home.run(['rm', 'tail-follow']).status).toBe(0);
+  });
+
+  test('logs -t, --since and --until', () => {
+    const before = Date.now();
+    detached('timed', 'echo early; sleep 2; echo late');
+    expect(home.run(['wait', 'timed']).stdout).toBe('0\n');
+    const after = Date.now();
+    const stamped = home.run(['logs', '-t', 'timed']).stdout.split('\n');
+    expect(stamped).toHaveLength(3);
+    expect(stamped[2]).toBe('');
+    const [early, late] = stamped.slice(0, 2).map((line) => line.split(' '));
+    expect(early[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    expect(early[1]).toBe('early');
+    expect(late[1]).toBe('late');
+    const earlyTime = Date.parse(early[0]);
+    const lateTime = Date.parse(late[0]);
+    expect(earlyTime).toBeGreaterThanOrEqual(before);
+    expect(lateTime).toBeLessThanOrEqual(after);
+    expect(lateTime - earlyTime).toBeGreaterThanOrEqual(1500);
+
+    const middle = earlyTime + 1000;
+    const since = (value: string) => home.run(['logs', '--since', value, 'timed']).stdout;
+    const until = (value: string) => home.run(['logs', '--until', value, 'timed']).stdout;
+    expect(since(new Date(middle).toISOString())).toBe('late\n');
+    expect(until(new Date(middle).toISOString())).toBe('early\n');
+    expect(since(String(middle / 1000))).toBe('late\n');
+    expect(since('1h')).toBe('early\nlate\n');
+    expect(until('1h')).toBe('');
+    const bad = home.run(['logs', '--since', 'yesterday', 'timed']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^noah: invalid --since "yesterday": give an RFC 3339 time/);
+    expect(home.run(['rm', 'timed']).status).toBe(0);
+  });
+
+  test('logs -f -t stamps followed lines', () => {
+    detached('timed-follow', 'echo one; sleep 1; printf two');
+    const lines = home.run(['logs', '-f', '-t', 'timed-follow']).stdout.split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^\S+Z one$/);
+    expect(lines[1]).toMatch(/^\S+Z two$/);
+    expect(home.run(['rm', 'timed-follow']).status).toBe(0);
+  });
+
   test('ps, inspect and exec in a running container', () => {
     const id = detached('sleeper', 'sleep 60', '-e', 'FROM_RUN=yes', '-w', '/tmp');
     const listed = home.run(['ps']);
@@ -263,6 +327,71 @@ describeKvm('detached containers', () => {
     expect(processesOf('parent')).toEqual([]);
   });
 
+  test('exec -d returns at once, the command runs on', async () => {
+    detached('exec-detached', 'sleep 60');
+    const started = Date.now();
+    const result = home.run([
+      'exec',
+      '-d',
+      'exec-detached',
+      'sh',
+      '-c',
+      'echo from-exec > /tmp/exec-d; sleep 30',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    await waitFor(() => home.run(['exec', 'exec-detached', 'cat', '/tmp/exec-d']).stdout !== '');
+    expect(home.run(['exec', 'exec-detached', 'cat', '/tmp/exec-d']).stdout).toBe('from-exec\n');
+    // The container's first process and exec's sh with its sleep.
+    expect(processesOf('exec-detached').length).toBeGreaterThanOrEqual(2);
+    expect(home.run(['stop', 'exec-detached']).status).toBe(0);
+    await waitFor(() => processesOf('exec-detached').length === 0);
+    expect(home.run(['rm', 'exec-detached']).status).toBe(0);
+  });
+
+  test('exec -d -t gives a pseudo-terminal', async () => {
+    detached('exec-detached-tty', 'sleep 60');
+    const result = home.run(['exec', '-d', '-t', 'exec-detached-tty', 'sh', '-c', 'tty > /tmp/t']);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    await waitFor(() => home.run(['exec', 'exec-detached-tty', 'cat', '/tmp/t']).stdout !== '');
+    expect(home.run(['exec', 'exec-detached-tty', 'cat', '/tmp/t']).stdout).toMatch(/^\/dev\//);
+    expect(home.run(['rm', '-f', 'exec-detached-tty']).status).toBe(0);
+  });
+
+  test('exec --env-file, then -e over it', () => {
+    detached('exec-env', 'sleep 60');
+    const file = path.join(home.dir, 'exec.env');
+    fs.writeFileSync(file, '# comment\nFROM_FILE=file\nOVERRIDDEN=file\n');
+    const result = home.run([
+      'exec',
+      '--env-file',
+      file,
+      '-e',
+      'OVERRIDDEN=flag',
+      'exec-env',
+      'sh',
+      '-c',
+      'echo $FROM_FILE $OVERRIDDEN',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('file flag\n');
+    const missing = home.run([
+      'exec',
+      '--env-file',
+      path.join(home.dir, 'missing.env'),
+      'exec-env',
+      'true',
+    ]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(
+      /^noah: --env-file \S+missing\.env: .*no such file or directory/,
+    );
+    expect(home.run(['rm', '-f', 'exec-env']).status).toBe(0);
+  });
+
   test('-d -i keeps stdin open, -d alone gives end-of-file', () => {
     detached('reader', 'cat; echo cat ended', '-i');
     detached('no-stdin', 'cat; echo cat ended');
@@ -357,6 +486,27 @@ describeKvm('detached containers', () => {
     const wrapped = home.run(['exec', debian, 'x']);
     expect(wrapped.stdout).toMatch(/^entrypoint: x\n/);
     expect(home.containerIds()).toEqual(before);
+  });
+
+  test('stop, kill and rm -v of several containers', () => {
+    for (const name of ['many-1', 'many-2', 'many-3']) detached(name, 'sleep 60');
+    const stopped = home.run(['stop', '-t', '5', 'many-1', 'many-2']);
+    expect(stopped.stderr).toBe('');
+    expect(stopped.stdout).toBe('many-1\nmany-2\n');
+    expect(stopped.status).toBe(0);
+    const killed = home.run(['kill', 'many-3', 'no-such-container']);
+    expect(killed.stdout).toBe('many-3\n');
+    expect(killed.stderr).toBe('noah: No such container: no-such-container\n');
+    expect(killed.status).toBe(1);
+    home.run(['wait', 'many-3']);
+    expect(inspect('many-1').State.ExitCode).toBe(143);
+    expect(inspect('many-2').State.ExitCode).toBe(143);
+    expect(inspect('many-3').State.ExitCode).toBe(137);
+    const removed = home.run(['rm', '-v', 'many-1', 'many-2', 'many-3']);
+    expect(removed.stderr).toBe('');
+    expect(removed.stdout).toBe('many-1\nmany-2\nmany-3\n');
+    expect(removed.status).toBe(0);
+    expect(home.run(['ps', '-a', '--format', '{{.Names}}']).stdout).not.toContain('many-');
   });
 
   test('unknown containers: status 1 and a message', () => {

@@ -83,6 +83,13 @@ describeKvm('noah run options', () => {
     expect(bridge.stderr).toContain('--network bridge is not supported');
   });
 
+  test('--init is accepted; the command is not PID 1', () => {
+    const result = sh('echo $$', '--init');
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(Number(result.stdout)).toBeGreaterThan(1);
+  });
+
   test('rm -f of a missing container succeeds', () => {
     expect(home.run(['rm', '-f', 'no-such-container']).status).toBe(0);
     expect(home.run(['rm', 'no-such-container']).status).toBe(1);

@@ -1,9 +1,9 @@
 import { ContainerError } from '../../container/errors';
-import { overrideEnv } from '../../container/env';
+import { overrideEnv, readEnvFile } from '../../container/env';
 import { containerLaunch } from '../../container/launch';
 import { ContainerStore } from '../../container/store';
 import { resolveUser } from '../../container/user';
-import { spawnTranslator, waitForTranslator } from '../../runtime/translator';
+import { spawnTranslator, TranslatorLaunch, waitForTranslator } from '../../runtime/translator';
 import { optionFlag, optionValue, ParsedArgs, parseArgs } from '../args';
 import { Command, CommandIo } from '../command';
 import { UsageError } from '../errors';
@@ -25,7 +25,14 @@ export const execCommand: Command = {
   options: [
     { name: 'interactive', short: 'i', help: 'keep stdin connected' },
     { name: 'tty', short: 't', help: 'give the command a pseudo-terminal' },
+    { name: 'detach', short: 'd', help: 'start the command in the background and exit at once' },
     { name: 'env', short: 'e', value: true, repeat: true, help: 'set an environment variable' },
+    {
+      name: 'env-file',
+      value: true,
+      repeat: true,
+      help: 'read environment variables from a file, one NAME=VALUE a line',
+    },
     { name: 'workdir', short: 'w', value: true, help: 'working directory inside the container' },
     {
       name: 'user',
@@ -73,8 +80,10 @@ async function execIn(
   const userSpec = optionValue(parsed, 'user');
   const user =
     userSpec === undefined ? undefined : await resolveUser(store.rootfs(config), userSpec);
-  let env = overrideEnv(config.env, parsed.options.get('env') ?? []);
-  if (user !== undefined && !(parsed.options.get('env') ?? []).some((e) => e.startsWith('HOME='))) {
+  // As in `docker exec`, --env-file lines come first and -e values override them.
+  const values = [...execEnvFiles(parsed), ...(parsed.options.get('env') ?? [])];
+  let env = overrideEnv(config.env, values);
+  if (user !== undefined && !values.some((e) => e.startsWith('HOME='))) {
     env = overrideEnv(env, [`HOME=${user.home}`]);
   }
   const tty = optionFlag(parsed, 'tty');
@@ -85,14 +94,48 @@ async function execIn(
     user,
     tty,
   });
+  if (optionFlag(parsed, 'detach')) return startInBackground(launch);
   const stdin = optionFlag(parsed, 'interactive') || tty ? 'inherit' : 'ignore';
   return waitForTranslator(spawnTranslator(launch, [stdin, 'inherit', 'inherit']));
 }
 
-/** Runs `noah run --rm -i IMAGE COMMAND` with exec's options. */
+/**
+ * Reads exec's --env-file values. An unreadable file fails with status 1, as `docker exec`
+ * reports errors that are not about its command line.
+ */
+function execEnvFiles(parsed: ParsedArgs): string[] {
+  try {
+    return (parsed.options.get('env-file') ?? []).flatMap(readEnvFile);
+  } catch (error) {
+    if (error instanceof ContainerError) throw new ContainerError(error.message, 1);
+    throw error;
+  }
+}
+
+/**
+ * Starts `launch` in a session of its own with no stdin, stdout or stderr, as `docker exec -d`
+ * does, and returns 0 once the translator has started. The container's end kills it with the
+ * container's other processes, since it has the container's --container-dir argument.
+ */
+function startInBackground(launch: TranslatorLaunch): Promise<number> {
+  const child = spawnTranslator(launch, 'ignore', true);
+  return new Promise((resolve, reject) => {
+    child.once('error', (error) =>
+      reject(new ContainerError(`start the translator: ${error.message}`)),
+    );
+    child.once('spawn', () => {
+      child.unref();
+      resolve(0);
+    });
+  });
+}
+
+/** Runs `noah run --rm -i IMAGE COMMAND` (with -d, `run --rm -d`) with exec's options. */
 function runInImage(parsed: ParsedArgs, image: string, command: string[], io: CommandIo) {
-  const args = ['--rm', '-i'];
+  // With -d, stdin stays closed: a pipe that is never written would keep a shell waiting.
+  const args = optionFlag(parsed, 'detach') ? ['--rm', '-d'] : ['--rm', '-i'];
   if (optionFlag(parsed, 'tty')) args.push('-t');
+  for (const file of parsed.options.get('env-file') ?? []) args.push('--env-file', file);
   for (const value of parsed.options.get('env') ?? []) args.push('-e', value);
   const workdir = optionValue(parsed, 'workdir');
   if (workdir !== undefined) args.push('-w', workdir);

@@ -1,38 +1,41 @@
 import { resolveImage } from '../../image/images';
 import { inspectImage, pruneImages } from '../../image/manage';
-import { optionFlag, parseArgs } from '../args';
+import { optionFlag, optionValue, parseArgs } from '../args';
 import { Command, CommandIo } from '../command';
 import { confirmOnTerminal } from '../confirm';
 import { CliError, ExitStatus, UsageError } from '../errors';
 import { openHomeStore, withImageErrors } from './image-errors';
 import { humanSize, imagesCommand } from './images';
 import { importCommand } from './import';
+import { InspectPrinter, inspectFormatOption } from './inspect';
 import { loadCommand } from './load';
 import { rmiCommand } from './rmi';
 import { tagCommand } from './tag';
 
 const inspectCommand: Command = {
   name: 'inspect',
-  usage: 'IMAGE [IMAGE...]',
+  usage: '[OPTIONS] IMAGE [IMAGE...]',
   summary: 'Show details of images as JSON',
-  options: [],
+  options: [inspectFormatOption],
   async run(argv, io) {
     const parsed = parseArgs(argv, this.options);
     if (parsed.positionals.length === 0) throw new UsageError('noah image inspect needs an image');
+    const printer = new InspectPrinter(optionValue(parsed, 'format'));
     return withImageErrors(async () => {
       const store = await openHomeStore();
-      const results: object[] = [];
       let status = 0;
       for (const name of parsed.positionals) {
+        let document: object;
         try {
-          results.push(await inspectImage(store, await resolveImage(store, name)));
+          document = await inspectImage(store, await resolveImage(store, name));
         } catch (error) {
           io.stderr.write(`noah: ${(error as Error).message}\n`);
           status = 1;
+          continue;
         }
+        printer.add(document, io);
       }
-      io.stdout.write(JSON.stringify(results, null, 4) + '\n');
-      return status;
+      return Math.max(status, printer.finish(io));
     });
   },
 };

@@ -4,6 +4,7 @@ import { ImageRecord } from '../../image/store';
 import { optionFlag, optionValue, parseArgs } from '../args';
 import { Command } from '../command';
 import { UsageError } from '../errors';
+import { formatRows, parseListFormat } from '../list-format';
 import { openHomeStore, withImageErrors } from './image-errors';
 
 /** One line of `noah images`. */
@@ -17,6 +18,17 @@ interface ImageRow {
   Size: string;
 }
 
+/** The column titles of an `images --format "table ..."` header, by field. */
+const HEADERS: Record<string, string> = {
+  Repository: 'REPOSITORY',
+  Tag: 'TAG',
+  Digest: 'DIGEST',
+  ID: 'IMAGE ID',
+  CreatedAt: 'CREATED AT',
+  CreatedSince: 'CREATED',
+  Size: 'SIZE',
+};
+
 /** `noah images`: the stored images, one line per tag, as `docker images` lists them. */
 export const imagesCommand: Command = {
   name: 'images',
@@ -27,14 +39,15 @@ export const imagesCommand: Command = {
     { name: 'digests', help: 'show digests' },
     { name: 'all', short: 'a', help: 'show all images (noah keeps no intermediate ones)' },
     { name: 'no-trunc', help: 'print full image IDs' },
-    { name: 'format', value: true, help: 'output format: "json" for one JSON object per line' },
+    {
+      name: 'format',
+      value: true,
+      help: '"table" (default), "json" (one object a line), or a Go template such as "{{.Repository}}:{{.Tag}}"',
+    },
   ],
   async run(argv, io) {
     const parsed = parseArgs(argv, this.options);
-    const format = optionValue(parsed, 'format');
-    if (format !== undefined && format !== 'json' && format !== 'table') {
-      throw new UsageError(`invalid --format "${format}": use "json" or "table"`);
-    }
+    const format = parseListFormat(optionValue(parsed, 'format'));
     if (parsed.positionals.length > 1) {
       throw new UsageError(
         `noah images takes at most one REPOSITORY[:TAG] argument, but got ${parsed.positionals.length}`,
@@ -64,8 +77,12 @@ export const imagesCommand: Command = {
         io.stdout.write(ids.map((id) => id + '\n').join(''));
         return 0;
       }
-      if (format === 'json') {
+      if (format.kind === 'json') {
         io.stdout.write(rows.map((row) => JSON.stringify(row) + '\n').join(''));
+        return 0;
+      }
+      if (format.kind === 'template') {
+        io.stdout.write(formatRows(format, rows, HEADERS));
         return 0;
       }
       const digests = optionFlag(parsed, 'digests');

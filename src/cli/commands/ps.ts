@@ -3,6 +3,7 @@ import { Container } from '../../container/store';
 import { optionFlag, optionValue, parseArgs } from '../args';
 import { Command } from '../command';
 import { UsageError } from '../errors';
+import { formatRows, parseListFormat } from '../list-format';
 import { openContainerStore } from './container-store';
 import { withImageErrors } from './image-errors';
 
@@ -15,24 +16,28 @@ export const psCommand: Command = {
     { name: 'all', short: 'a', help: 'list stopped containers too' },
     { name: 'quiet', short: 'q', help: 'print container IDs only' },
     { name: 'no-trunc', help: 'print full IDs and commands' },
-    { name: 'format', value: true, help: '"table" (default) or "json", one object a line' },
+    {
+      name: 'format',
+      value: true,
+      help: '"table" (default), "json" (one object a line), or a Go template such as "table {{.ID}}\\t{{.Names}}"',
+    },
   ],
   async run(argv, io) {
     const parsed = parseArgs(argv, this.options);
     if (parsed.positionals.length > 0) throw new UsageError('noah ps takes no arguments');
-    const format = optionValue(parsed, 'format') ?? 'table';
-    if (format !== 'table' && format !== 'json') {
-      throw new UsageError(`invalid --format "${format}": use "table" or "json"`);
-    }
+    const format = parseListFormat(optionValue(parsed, 'format'));
     const full = optionFlag(parsed, 'no-trunc');
     const all = await withImageErrors(async () => (await openContainerStore()).list());
     const shown = optionFlag(parsed, 'all') ? all : all.filter((c) => c.state.status === 'running');
     const id = (c: Container) => (full ? c.config.id : c.config.id.slice(0, 12));
     if (optionFlag(parsed, 'quiet')) {
       for (const container of shown) io.stdout.write(`${id(container)}\n`);
-    } else if (format === 'json') {
+    } else if (format.kind === 'json') {
       for (const container of shown)
-        io.stdout.write(JSON.stringify(jsonRow(container, id(container))) + '\n');
+        io.stdout.write(JSON.stringify(jsonRow(container, id(container), full)) + '\n');
+    } else if (format.kind === 'template') {
+      const rows = shown.map((container) => jsonRow(container, id(container), full));
+      io.stdout.write(formatRows(format, rows, HEADERS));
     } else {
       const rows = shown.map((c) => [
         id(c),
@@ -50,10 +55,31 @@ export const psCommand: Command = {
   },
 };
 
-/** One line of `ps --format json`, with the keys and string values Docker prints. */
-function jsonRow(container: Container, id: string): Record<string, string> {
+/** The column titles of a `ps --format "table ..."` header, by field. */
+const HEADERS: Record<string, string> = {
+  Command: 'COMMAND',
+  CreatedAt: 'CREATED AT',
+  ID: 'CONTAINER ID',
+  Image: 'IMAGE',
+  Labels: 'LABELS',
+  LocalVolumes: 'LOCAL VOLUMES',
+  Mounts: 'MOUNTS',
+  Names: 'NAMES',
+  Networks: 'NETWORKS',
+  Ports: 'PORTS',
+  RunningFor: 'CREATED',
+  Size: 'SIZE',
+  State: 'STATE',
+  Status: 'STATUS',
+};
+
+/**
+ * One container as `ps --format` sees it, with the keys and string values Docker prints. The
+ * command is cut to 20 characters unless `full` (--no-trunc).
+ */
+function jsonRow(container: Container, id: string, full: boolean): Record<string, string> {
   return {
-    Command: commandText(container, true),
+    Command: commandText(container, full),
     CreatedAt: container.config.created,
     ID: id,
     Image: container.config.imageName,

@@ -11,7 +11,16 @@ export const rmCommand: Command = {
   name: 'rm',
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   summary: 'Remove one or more containers',
-  options: [{ name: 'force', short: 'f', help: 'kill and remove a running container' }],
+  options: [
+    { name: 'force', short: 'f', help: 'kill and remove a running container' },
+    {
+      name: 'volumes',
+      short: 'v',
+      help:
+        'accepted and ignored: noah has no anonymous volumes, and a tmpfs folder is removed ' +
+        'with its container in any case',
+    },
+  ],
   async run(argv, io) {
     const parsed = parseArgs(argv, this.options);
     if (parsed.positionals.length === 0) throw new UsageError('noah rm needs a container');

@@ -56,6 +56,12 @@ export const containerOptions: OptionSpec[] = [
     value: true,
     help: 'network mode: only "host", which is what every container uses',
   },
+  {
+    name: 'init',
+    help:
+      'accepted and ignored: noah adds no init process, because containers share the ' +
+      "host's PID space and the command is never PID 1",
+  },
 ];
 
 /** `noah run`: start a program in a KVM guest. */
