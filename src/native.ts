@@ -34,6 +34,11 @@ interface Addon {
    * translator's `--shared-inodes`. Throws an Error naming the path that failed.
    */
   cloneTree(imageTree: string, containerRoot: string, inodesFile: string): CloneCounts;
+  /**
+   * Makes a pipe and returns [readFd, writeFd], both close-on-exec. Unlike stdio 'pipe' (a
+   * socket pair), a writer whose reader closed gets EPIPE and SIGPIPE.
+   */
+  pipe(): [number, number];
 }
 
 const packageRoot = path.resolve(__dirname, '..');

@@ -1,7 +1,12 @@
 // The Node.js addon: host helpers that TypeScript calls in-process.
+#include <fcntl.h>
 #include <napi.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
+#include <string>
 
 #include "addon/clone_tree.h"
 #include "kvm/probe.h"
@@ -58,7 +63,24 @@ Napi::Value CloneTree(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// pipe(): makes a pipe and returns [readFd, writeFd], both close-on-exec: a child gets the write
+// end as its stdout through spawn's stdio, which duplicates it. Node's own stdio 'pipe' is a
+// socket pair, where a writer whose reader closed with data unread gets ECONNRESET instead of
+// EPIPE and SIGPIPE.
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) {
+    throw Napi::Error::New(env, std::string("pipe: ") + std::strerror(errno));
+  }
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fds[0]));
+  out.Set(1u, Napi::Number::New(env, fds[1]));
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("pipe", Napi::Function::New(env, Pipe));
   exports.Set("probeKvm", Napi::Function::New(env, ProbeKvm));
   exports.Set("cloneTree", Napi::Function::New(env, CloneTree));
   return exports;

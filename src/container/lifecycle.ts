@@ -2,6 +2,7 @@ import { spawn, StdioOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnTranslator, waitForTranslator } from '../runtime/translator';
+import { AttachedOutput } from './attach';
 import { ContainerError } from './errors';
 import { containerLaunch } from './launch';
 import { LogTimeRecorder } from './log-times';
@@ -64,8 +65,15 @@ async function launchRecorded(
  * container's other processes (from `noah exec`, or left in the background) are killed first,
  * as the end of a container's first process ends all of them in Docker.
  */
-async function recordExit(store: ContainerStore, container: Container, status: number) {
+async function recordExit(
+  store: ContainerStore,
+  container: Container,
+  status: number,
+  output?: AttachedOutput,
+) {
   for (const pid of containerProcesses(store, container)) sendSignal(pid, 'SIGKILL');
+  // The last output must be in the log before the exit is, for a `noah logs` that follows.
+  await output?.finish();
   await store.updateState(container.config.id, (state) => {
     state.status = 'exited';
     state.exitCode = status;
@@ -77,11 +85,12 @@ async function recordExit(store: ContainerStore, container: Container, status: n
 
 /**
  * Runs the container's command attached to this process's stdin (with -i or -t, or
- * `interactive`), stdout and stderr, and resolves to its exit status. This process is the
- * supervisor: it records the exit. The translator stays in this process group, so the
- * terminal's job control and window-size signals reach it.
- * TODO: the output goes straight to this process's stdout and stderr, so `noah logs` has
- * nothing of an attached run, where Docker logs every run.
+ * `interactive`), stdout and stderr, and resolves to its exit status. Without -t the output
+ * also goes to the container's logs (AttachedOutput). This process is the supervisor: it
+ * records the exit. The translator stays in this process group, so the terminal's job control
+ * and window-size signals reach it.
+ * TODO: with -t the translator relays the terminal itself, so `noah logs` has nothing of an
+ * attached run with a terminal, where Docker logs it.
  */
 export async function startAttached(
   store: ContainerStore,
@@ -89,17 +98,29 @@ export async function startAttached(
   interactive = false,
 ): Promise<number> {
   const container = await store.get(id);
-  const attachStdin = interactive || container.config.interactive || container.config.tty;
-  const stdio: StdioOptions = [attachStdin ? 'inherit' : 'ignore', 'inherit', 'inherit'];
-  const launched = await launchRecorded(store, container.config.id, stdio, false);
+  const tty = container.config.tty;
+  const attachStdin = interactive || container.config.interactive || tty;
+  const copied = tty
+    ? undefined
+    : new AttachedOutput(store.dir(id), new LogTimeRecorder(store.dir(id)));
+  const output: StdioOptions = copied?.childEnds ?? ['inherit', 'inherit'];
+  const stdio: StdioOptions = [attachStdin ? 'inherit' : 'ignore', ...output];
+  let launched;
+  try {
+    launched = await launchRecorded(store, container.config.id, stdio, false);
+  } catch (error) {
+    copied?.start(false);
+    throw error;
+  }
+  copied?.start(true);
   let status: number;
   try {
     status = await launched.exited;
   } catch (error) {
-    await recordExit(store, launched.container, 125);
+    await recordExit(store, launched.container, 125, copied);
     throw error;
   }
-  await recordExit(store, launched.container, status);
+  await recordExit(store, launched.container, status, copied);
   return status;
 }
 

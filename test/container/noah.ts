@@ -21,6 +21,16 @@ export class NoahHome {
     return runNoah(args, { env: { NOAH_HOME: this.dir, ...this.env }, input });
   }
 
+  /** Starts `script` under sh in a detached container of `image` and returns its ID. */
+  runDetached(image: string, name: string, script: string, options: string[] = []): string {
+    const args = ['run', '-d', '--name', name, ...options, '--entrypoint', 'sh', image];
+    const result = this.run([...args, '-c', script]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    return result.stdout.trim();
+  }
+
   /** Runs `noah ARGS` without blocking, for commands that must overlap. */
   start(args: string[]): Promise<CliResult> {
     const child = spawn(path.join(repoRoot, 'bin', 'noah'), args, {
