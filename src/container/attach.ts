@@ -10,10 +10,11 @@ import { LogStream, LogTimeRecorder } from './log-times';
 const DRAIN_TIMEOUT_MS = 5000;
 
 /**
- * The output of an attached container without a terminal. The translator writes into pipes,
- * and this process copies each chunk to its own stdout or stderr and appends it to the
- * container's log, as Docker's daemon does, so `noah logs` shows attached runs too. The
- * program's stdout and stderr are pipes, not the terminal, as under `docker run` without -t.
+ * The output of an attached container. The translator writes into pipes, and this process
+ * copies each chunk to its own stdout or stderr and appends it to the container's log, as
+ * Docker's daemon does, so `noah logs` shows attached runs too. Without -t the program's stdout
+ * and stderr are these pipes, as under `docker run` without -t; with -t the translator relays
+ * the pseudo-terminal's output into the stdout pipe.
  */
 export class AttachedOutput {
   /** The pipes' write ends, for the translator's stdout and stderr. */

@@ -85,12 +85,11 @@ async function recordExit(
 
 /**
  * Runs the container's command attached to this process's stdin (with -i or -t, or
- * `interactive`), stdout and stderr, and resolves to its exit status. Without -t the output
- * also goes to the container's logs (AttachedOutput). This process is the supervisor: it
- * records the exit. The translator stays in this process group, so the terminal's job control
- * and window-size signals reach it.
- * TODO: with -t the translator relays the terminal itself, so `noah logs` has nothing of an
- * attached run with a terminal, where Docker logs it.
+ * `interactive`), stdout and stderr, and resolves to its exit status. The output also goes to
+ * the container's logs (AttachedOutput); with -t the translator relays the pseudo-terminal's
+ * output into the same pipes. This process is the supervisor: it records the exit. The
+ * translator stays in this process group, so the terminal's job control and window-size
+ * signals reach it.
  */
 export async function startAttached(
   store: ContainerStore,
@@ -98,21 +97,17 @@ export async function startAttached(
   interactive = false,
 ): Promise<number> {
   const container = await store.get(id);
-  const tty = container.config.tty;
-  const attachStdin = interactive || container.config.interactive || tty;
-  const copied = tty
-    ? undefined
-    : new AttachedOutput(store.dir(id), new LogTimeRecorder(store.dir(id)));
-  const output: StdioOptions = copied?.childEnds ?? ['inherit', 'inherit'];
-  const stdio: StdioOptions = [attachStdin ? 'inherit' : 'ignore', ...output];
+  const attachStdin = interactive || container.config.interactive || container.config.tty;
+  const copied = new AttachedOutput(store.dir(id), new LogTimeRecorder(store.dir(id)));
+  const stdio: StdioOptions = [attachStdin ? 'inherit' : 'ignore', ...copied.childEnds];
   let launched;
   try {
     launched = await launchRecorded(store, container.config.id, stdio, false);
   } catch (error) {
-    copied?.start(false);
+    copied.start(false);
     throw error;
   }
-  copied?.start(true);
+  copied.start(true);
   let status: number;
   try {
     status = await launched.exited;

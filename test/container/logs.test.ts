@@ -137,6 +137,24 @@ describeKvm('logs of attached runs', () => {
     expect(home.run(['logs', 'restarted-log']).stdout).toBe('run\nrun\n');
   });
 
+  test('a run with -t is logged too', () => {
+    const run = home.run([
+      'run',
+      '-t',
+      '--name',
+      'tty-log',
+      '--entrypoint',
+      'sh',
+      debian,
+      '-c',
+      'echo on-tty',
+    ]);
+    expect(run.status).toBe(0);
+    // The terminal turns each newline into CR LF, in the log as on the screen.
+    expect(run.stdout).toBe('on-tty\r\n');
+    expect(home.run(['logs', 'tty-log']).stdout).toBe('on-tty\r\n');
+  });
+
   test('the program writes to a pipe, not the terminal', () => {
     expect(sh('not-a-tty', 'test -t 1 || echo pipe').stdout).toBe('pipe\n');
   });
