@@ -19,6 +19,7 @@ import { parseSignal } from './process';
 import { cloneRootfs } from './rootfs';
 import { requestSpare, takeSpare } from './spare';
 import { ContainerConfig, ContainerStore, newState } from './store';
+import { parseUlimit } from './ulimits';
 import { resolveUser } from './user';
 import { resolveInRoot } from './root-path';
 
@@ -41,6 +42,7 @@ export interface CreateOptions {
   tmpfs: string[];
   readOnly: boolean;
   stopSignal?: string;
+  ulimits: string[];
 }
 
 /**
@@ -57,6 +59,7 @@ export async function checkCreateOptions(
     await store.checkNameFree(options.name.replace(/^\//, ''));
   }
   if (options.stopSignal !== undefined) parseSignal(options.stopSignal);
+  for (const ulimit of options.ulimits) parseUlimit(ulimit);
   for (const file of options.envFiles) readEnvFile(file);
   if (
     options.hostname !== undefined &&
@@ -154,6 +157,7 @@ export async function createContainer(
       interactive: options.interactive,
       stopSignal: options.stopSignal !== undefined ? parseSignal(options.stopSignal) : 'SIGTERM',
       autoRemove: options.autoRemove,
+      ulimits: options.ulimits.map(parseUlimit),
     };
     await writeEtcFiles(folder, hostname);
     await fsp.writeFile(path.join(folder, 'stdout.log'), '');

@@ -42,5 +42,6 @@ export function containerLaunch(
   launch.hostname = config.hostname;
   launch.user = user;
   launch.containerDir = path.join(dir, 'processes');
+  launch.rlimits = config.ulimits;
   return launch;
 }

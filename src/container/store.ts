@@ -23,6 +23,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Digest } from '../image/digest';
 import { isErrno, Store, writeFileAtomic } from '../image/store';
+import { Rlimit } from '../runtime/limits';
 import { TranslatorMount, TranslatorUser } from '../runtime/translator';
 import { ContainerError } from './errors';
 import { processAlive, processStartTime } from './process';
@@ -49,6 +50,7 @@ export interface ContainerConfig {
   interactive: boolean;
   stopSignal: string;
   autoRemove: boolean;
+  ulimits?: Rlimit[]; // from --ulimit; absent in records made before it existed
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited';

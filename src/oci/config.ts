@@ -5,13 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { Rlimit } from '../runtime/limits';
 import { OciError } from './errors';
 
-export interface Rlimit {
-  type: string; // RLIMIT_NOFILE and the like
-  soft: number;
-  hard: number;
-}
+export type { Rlimit } from '../runtime/limits';
 
 export interface User {
   uid: number;

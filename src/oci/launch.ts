@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { translatorPath } from '../native';
 import { ProcessSpec } from './config';
 import { OciError } from './errors';
-import { prlimitArgs } from './limits';
+import { prlimitArgs } from '../runtime/limits';
 import { Logger } from './log';
 import { ContainerLaunch } from './state';
 
@@ -62,7 +62,7 @@ function command(args: string[], processSpec: ProcessSpec, logger: Logger): [str
   if (!fs.existsSync(translator)) {
     throw new OciError(`translator not found at ${translator}: run "npm install" to build it`);
   }
-  const limits = prlimitArgs(processSpec.rlimits ?? [], logger);
+  const limits = prlimitArgs(processSpec.rlimits ?? [], (message) => logger.warn(message));
   if (limits.length === 0) return [translator, args];
   return ['prlimit', [...limits, translator, ...args]];
 }

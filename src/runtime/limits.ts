@@ -1,13 +1,18 @@
 /**
- * process.rlimits: applied to the translator by starting it through util-linux's prlimit(1),
- * which sets the limits on itself and execs the translator under the same pid. Node has no
- * setrlimit. A hard limit above the runtime's own, which only CAP_SYS_RESOURCE may raise, is
- * lowered to it with a warning instead of failing the start.
+ * Resource limits (config.json's process.rlimits, `noah run --ulimit`): applied to the
+ * translator by starting it through util-linux's prlimit(1), which sets the limits on itself
+ * and execs the translator under the same pid. Node has no setrlimit. A hard limit above the
+ * host's own, which only CAP_SYS_RESOURCE may raise, is lowered to it with a warning instead of
+ * failing the start.
  */
 import * as fs from 'node:fs';
 
-import { Rlimit } from './config';
-import { Logger } from './log';
+/** One limit as config.json gives it: type RLIMIT_NOFILE and the like. */
+export interface Rlimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
 
 /** The rows of /proc/self/limits, by the name config.json uses. */
 const procLimitNames: Record<string, string> = {
@@ -60,7 +65,7 @@ function prlimitValue(value: number): string {
  * Returns the prlimit(1) arguments that set `rlimits`, such as `--nofile=1024:1024`, clamping
  * each hard limit to the host's when this process cannot raise it.
  */
-export function prlimitArgs(rlimits: Rlimit[], logger: Logger): string[] {
+export function prlimitArgs(rlimits: Rlimit[], warn: (message: string) => void): string[] {
   if (rlimits.length === 0) return [];
   const hostHard = hostHardLimits();
   const mayRaise = canRaiseHardLimits();
@@ -69,7 +74,7 @@ export function prlimitArgs(rlimits: Rlimit[], logger: Logger): string[] {
     let { soft, hard } = limit;
     const ceiling = hostHard.get(limit.type) ?? Infinity;
     if (!mayRaise && hard > ceiling) {
-      logger.warn(
+      warn(
         `${limit.type} hard limit ${prlimitValue(hard)} is above the host's ${ceiling} ` +
           `and needs CAP_SYS_RESOURCE: using ${ceiling}`,
       );

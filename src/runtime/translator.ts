@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { translatorPath } from '../native';
 import { CliError } from '../cli/errors';
 import { constants } from 'node:os';
+import { prlimitArgs, Rlimit } from './limits';
 
 /** One entry of the translator's mount table. */
 export interface TranslatorMount {
@@ -33,6 +34,7 @@ export interface TranslatorLaunch {
   user?: TranslatorUser;
   containerDir?: string; // host folder where the container's translator processes register
   tty?: boolean; // give the program a pseudo-terminal
+  rlimits?: Rlimit[]; // resource limits, set through prlimit(1)
 }
 
 /** Builds the translator's command line for `launch`. */
@@ -90,6 +92,14 @@ export function spawnTranslator(
   detached = false,
 ): ChildProcess {
   const executable = requireTranslator();
+  // Limits above the host's were reported when the container was created.
+  const limits = prlimitArgs(launch.rlimits ?? [], () => undefined);
+  if (limits.length > 0) {
+    return spawn('prlimit', [...limits, executable, ...translatorArgs(launch)], {
+      stdio,
+      detached,
+    });
+  }
   return spawn(executable, translatorArgs(launch), { stdio, detached });
 }
 

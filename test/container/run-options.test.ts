@@ -83,6 +83,24 @@ describeKvm('noah run options', () => {
     expect(bridge.stderr).toContain('--network bridge is not supported');
   });
 
+  test('-p and -P warn that ports are the host ports', () => {
+    const warning = 'WARNING: Published ports are discarded when using host network mode\n';
+    const published = sh('echo up', '-p', '8080:80', '-p', '127.0.0.1::53/udp');
+    expect(published.stderr).toBe(warning);
+    expect(published.stdout).toBe('up\n');
+    expect(published.status).toBe(0);
+    expect(sh('true', '-P').stderr).toBe(warning);
+    expect(sh('true').stderr).toBe('');
+  });
+
+  test('--ulimit sets soft and hard limits', () => {
+    const script = 'ulimit -Sn; ulimit -Hn; ulimit -Sp; ulimit -Hp';
+    const limits = sh(script, '--ulimit', 'nofile=256:512', '--ulimit', 'nproc=100:200');
+    expect(limits.stdout).toBe('256\n512\n100\n200\n');
+    expect(limits.status).toBe(0);
+    expect(sh('ulimit -Hn', '--ulimit', 'nofile=300').stdout).toBe('300\n');
+  });
+
   test('--init is accepted; the command is not PID 1', () => {
     const result = sh('echo $$', '--init');
     expect(result.stderr).toBe('');
@@ -305,6 +323,10 @@ describeKvm('noah run rejects bad input with 125', () => {
       [['--hostname', '-bad'], 'invalid hostname'],
       [['-u', '1:2:3'], 'invalid user'],
       [['-e', '=value'], 'invalid environment variable: =value'],
+      [['-p', 'eighty'], 'invalid publish spec "eighty"'],
+      [['--ulimit', 'nofile=many'], 'invalid ulimit "nofile=many"'],
+      [['--ulimit', 'speed=1'], 'unknown name speed'],
+      [['--ulimit', 'nofile=10:5'], 'the soft limit 10 is above the hard limit 5'],
     ];
     const before = home.containerIds();
     for (const [options, message] of cases) {

@@ -6,6 +6,7 @@ import { checkCreateOptions, createContainer, CreateOptions } from '../../contai
 import { buildEnv } from '../../container/env';
 import { startAttached, startDetached } from '../../container/lifecycle';
 import { ContainerConfig, ContainerStore } from '../../container/store';
+import { prlimitArgs } from '../../runtime/limits';
 import { runTranslator } from '../../runtime/translator';
 import { OptionSpec, ParsedArgs, optionFlag, optionValue, parseArgs } from '../args';
 import { Command, CommandIo } from '../command';
@@ -55,6 +56,24 @@ export const containerOptions: OptionSpec[] = [
     name: 'network',
     value: true,
     help: 'network mode: only "host", which is what every container uses',
+  },
+  {
+    name: 'ulimit',
+    value: true,
+    repeat: true,
+    help: 'set a resource limit, NAME=SOFT[:HARD] (nofile=1024:2048; -1 is unlimited)',
+  },
+  {
+    name: 'publish',
+    short: 'p',
+    value: true,
+    repeat: true,
+    help: "accepted with a warning: the container's ports are the host's (--network host)",
+  },
+  {
+    name: 'publish-all',
+    short: 'P',
+    help: "accepted with a warning: the container's ports are the host's (--network host)",
   },
   {
     name: 'init',
@@ -154,6 +173,25 @@ async function pullThenResolve(store: Store, name: string, io: CommandIo): Promi
   return resolveImage(store, name);
 }
 
+/**
+ * Returns whether -p or -P was given, after checking each -p value has Docker's form
+ * [[IP:][HOST-PORT]:]CONTAINER-PORT[/PROTOCOL], where ports may be ranges.
+ */
+function publishesPorts(parsed: ParsedArgs): boolean {
+  const specs = parsed.options.get('publish') ?? [];
+  const port = '[0-9]+(-[0-9]+)?';
+  const address = '([0-9.]+|\\[[0-9a-fA-F:.]+\\])';
+  const form = new RegExp(`^((${address}:)?(${port})?:)?${port}(/(tcp|udp|sctp))?$`);
+  for (const spec of specs) {
+    if (!form.test(spec)) {
+      throw new UsageError(
+        `invalid publish spec "${spec}": use [[IP:][HOST-PORT]:]CONTAINER-PORT[/PROTOCOL]`,
+      );
+    }
+  }
+  return specs.length > 0 || optionFlag(parsed, 'publish-all');
+}
+
 /** The create options that `parsed` sets, for image `imageName` and command `args`. */
 export function createOptionsOf(
   parsed: ParsedArgs,
@@ -185,6 +223,7 @@ export function createOptionsOf(
     tmpfs: parsed.options.get('tmpfs') ?? [],
     readOnly: optionFlag(parsed, 'read-only'),
     stopSignal: optionValue(parsed, 'stop-signal'),
+    ulimits: parsed.options.get('ulimit') ?? [],
   };
 }
 
@@ -199,6 +238,10 @@ export async function createFromArgs(
   const [name, ...args] = parsed.positionals;
   if (name === undefined) throw new UsageError('noah run needs an image or --rootfs DIR');
   const options = createOptionsOf(parsed, name, args);
+  if (publishesPorts(parsed)) {
+    // Docker's own warning for --network host, the only network noah has.
+    io.stderr.write('WARNING: Published ports are discarded when using host network mode\n');
+  }
   return asNoahFailure(() =>
     withImageErrors(async () => {
       const store = await openContainerStore();
@@ -210,6 +253,7 @@ export async function createFromArgs(
         io,
       );
       const config = await createContainer(store, image, containerName, options);
+      prlimitArgs(config.ulimits ?? [], (message) => io.stderr.write(`WARNING: ${message}\n`));
       return { store, config };
     }),
   );
