@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,8 +51,13 @@ int open_binary(Process& process, const std::string& path, Binary& binary) {
   binary.fd.reset(fd);
   if (fstat(fd, &binary.status) < 0) return -errno;
   if (!S_ISREG(binary.status.st_mode)) return -EACCES;
-  // The guest runs as root, who may execute a file when any execute bit is set.
+  // Root may execute a file when any execute bit is set; another user needs one that applies
+  // to it, which a root host checks with the guest's ids (task/credentials.h).
   if ((binary.status.st_mode & 0111) == 0) return -EACCES;
+  if (credentials::enforced() &&
+      syscall(SYS_faccessat2, fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH) < 0 && errno != ENOSYS) {
+    return -errno;
+  }
   binary.guest_path = process.fs.guest_path(fd);
   if (binary.guest_path.empty()) binary.guest_path = path;
   return 0;
@@ -250,7 +256,7 @@ int build_stack(Process& process, const std::vector<std::string>& argv,
 
   unsigned eax, ebx, ecx, edx;
   __cpuid(1, eax, ebx, ecx, edx);
-  const Credentials& c = process.credentials;
+  const Credentials c = process.credentials.get();
   std::vector<uint64_t> auxv = {
       AT_PHDR,     main.phdr,
       AT_PHENT,    sizeof(Elf64_Phdr),

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <new>
 
+#include "translator/task/credentials.h"
 #include "translator/task/process.h"
 #include "translator/util/log.h"
 
@@ -120,7 +121,7 @@ uint64_t own_start_time() {
 }
 
 std::string record_text(Process& process) {
-  const Credentials& c = process.credentials;
+  const Credentials c = process.credentials.get();
   uint32_t uid[4] = {c.uid, c.euid, c.suid, c.fsuid};
   uint32_t gid[4] = {c.gid, c.egid, c.sgid, c.fsgid};
   std::string cwd = process.fs.guest_path(process.fs.cwd()->host_fd);
@@ -385,6 +386,7 @@ void string_areas(uint64_t areas[4]) {
 }
 
 void publish(Process& process) {
+  credentials::OwnIdentity own_identity;  // the records are the translator's, mode 0600
   std::lock_guard lock(state_mutex);
   if (state.directory.empty()) return;
   std::string pids = state.directory + "/pids/";
@@ -417,6 +419,7 @@ void publish(Process& process) {
 }
 
 void prepare_fork(Process& process) {
+  credentials::OwnIdentity own_identity;
   std::lock_guard lock(state_mutex);
   if (!ensure_directory()) return;
   // A private directory is made lazily, so this process may not have published itself yet.
@@ -431,6 +434,7 @@ void publish_forked_child(Process& process, bool vfork) {
 }
 
 void unpublish() {
+  credentials::OwnIdentity own_identity;
   std::lock_guard lock(state_mutex);
   if (state.directory.empty()) return;
   std::string pids = state.directory + "/pids";
@@ -450,6 +454,7 @@ void unpublish() {
 }
 
 std::vector<pid_t> pids() {
+  credentials::OwnIdentity own_identity;
   std::lock_guard lock(state_mutex);
   std::vector<pid_t> result{getpid()};
   if (state.directory.empty()) return result;
@@ -474,6 +479,7 @@ std::vector<pid_t> pids() {
 }
 
 std::optional<ProcessRecord> find(pid_t pid) {
+  credentials::OwnIdentity own_identity;
   std::lock_guard lock(state_mutex);
   if (state.directory.empty()) return std::nullopt;
   return find_in(state.directory, pid);
@@ -535,12 +541,14 @@ bool contains(pid_t pid) {
 }
 
 std::string directory() {
+  credentials::OwnIdentity own_identity;
   std::lock_guard lock(state_mutex);
   ensure_directory();
   return state.directory;
 }
 
 bool host_stat(pid_t pid, pid_t& parent, uint64_t& start_time) {
+  credentials::OwnIdentity own_identity;
   std::string text;
   if (!read_file("/proc/" + std::to_string(pid) + "/stat", text, 4096)) return false;
   // "PID (COMM) STATE PPID ...": the name may contain spaces and parentheses.
