@@ -51,10 +51,11 @@ namespace {
 bool host_root = false;
 FilesystemIdentity own;
 
-// What the calling host thread carries, once `known`; a new thread reads it from the kernel.
+// The filesystem identity of the calling host thread, valid once `known`. A new thread reads it
+// from the kernel.
 thread_local bool known = false;
 thread_local FilesystemIdentity current;
-// The generation of the guest's credentials the thread last took; 0 for none.
+// The generation of the guest's credentials the thread last took, or 0 for none.
 thread_local uint64_t followed_generation = 0;
 
 // A thread that cannot change its identity could let the guest act with the wrong one, so the
@@ -67,8 +68,8 @@ thread_local uint64_t followed_generation = 0;
   _exit(125);
 }
 
-// The raw system calls act on the calling thread only; glibc's setgroups() and setfsuid()
-// wrappers would change every thread of the process.
+// Raw system calls, because they act on the calling thread only, where glibc's setgroups()
+// and setfsuid() wrappers change every thread of the process.
 FilesystemIdentity read_host_identity() {
   FilesystemIdentity ids;
   // An invalid id (-1) changes nothing, and the call returns the current value.
