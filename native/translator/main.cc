@@ -10,8 +10,8 @@
 //                   -- PROGRAM [ARG...]
 //
 // --shared-inodes names the list of inodes the root shares with its image (the container's
-// copy-on-write layer, vfs/copy_up.h); --user sets the guest's credentials, which a translator
-// running as host root also checks the guest's file access with (task/credentials.h).
+// copy-on-write layer, vfs/copy_up.h). --user sets the guest's credentials, and a translator
+// running as host root checks the guest's file access with them (task/credentials.h).
 // --container-dir names a host folder of the container where each of its processes registers
 // itself, so /proc lists them all, and where /dev/shm lives. Without it, the program's own
 // process tree shares a private folder.
@@ -243,6 +243,19 @@ std::string search_path(noah::Process& process, const std::string& name,
   return "";
 }
 
+// Gives the terminal the translator made (--tty, --console-socket) to the guest's user, keeping
+// its group, as Docker does for a container's terminal. Otherwise a user other than root could
+// not reopen it by its /dev/pts name.
+void give_terminal_to_user(const CommandLine& line) {
+  if (!line.tty && line.console_socket.empty()) return;
+  if (!noah::credentials::enforced() || line.credentials.uid == 0) return;
+  if (!isatty(STDIN_FILENO)) return;
+  if (fchown(STDIN_FILENO, line.credentials.uid, static_cast<gid_t>(-1)) < 0) {
+    noah::log::error("chown of the terminal to uid %u failed: %s", line.credentials.uid,
+                     strerror(errno));
+  }
+}
+
 // Gives the guest its own copies of the standard descriptors, and points the host's stdin and
 // stdout at /dev/null so that a guest closing its stdout closes the last copy.
 void setup_stdio(noah::Process& process) {
@@ -323,11 +336,11 @@ int main(int argc, char** argv) {
   try {
     noah::Process process(line.root, line.options);
     process.fs.read_only = line.read_only;
-    noah::Credentials credentials = line.credentials;
-    credentials.set_capabilities_for_exec();
-    process.credentials.set(credentials);
+    // The loader sets the capabilities, as execve does.
+    process.credentials.set(line.credentials);
     if (!line.shared_inodes.empty()) process.fs.share_inodes_with_image(line.shared_inodes);
     for (auto& mount : line.mounts) process.fs.add_mount(std::move(mount));
+    give_terminal_to_user(line);
     setup_stdio(process);
     // From here the program's files are opened as the guest's user: the working directory,
     // the PATH search and the program itself.

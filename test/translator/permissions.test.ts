@@ -45,6 +45,15 @@ function makeImage(): string {
   fs.writeFileSync(path.join(srv, 'group-50'), 'for group 50\n');
   fs.chownSync(path.join(srv, 'group-50'), 0, 50);
   fs.chmodSync(path.join(srv, 'group-50'), 0o640);
+  for (const [name, mode, gid] of [
+    ['setuid-id', 0o4755, 0],
+    ['setgid-id', 0o2755, 42],
+  ] as const) {
+    // A copy, because the image's own id is a link to the shared fixture.
+    fs.copyFileSync(path.join(tree, 'usr/bin/id'), path.join(srv, name));
+    fs.chownSync(path.join(srv, name), 0, gid);
+    fs.chmodSync(path.join(srv, name), mode);
+  }
   const programs = path.join(tree, installDir);
   fs.mkdirSync(programs, { recursive: true });
   for (const linking of linkings) {
@@ -202,6 +211,18 @@ describeRootKvm('non-root guest file access', () => {
     expect(result.status).toBe(0);
   });
 
+  test('--tty terminal belongs to the user', () => {
+    const result = runTranslated(
+      root,
+      ['/bin/sh', '-c', 'stat -c %u $(tty) && echo reopened > $(tty)'],
+      {
+        flags: [...flags, '--tty', '--user', '1000:1000'],
+      },
+    );
+    expect(result.stdout).toBe('1000\r\nreopened\r\n');
+    expect(result.status).toBe(0);
+  });
+
   test('a user without an execute bit cannot run a file', () => {
     fs.writeFileSync(path.join(root, 'tmp/owner-only'), '#!/bin/sh\necho ran\n', { mode: 0o744 });
     fs.chmodSync(path.join(root, 'tmp/owner-only'), 0o744);
@@ -209,6 +230,33 @@ describeRootKvm('non-root guest file access', () => {
     expect(asUser.stderr).toContain('Permission denied');
     expect(asUser.status).toBe(126);
     expect(sh('/tmp/owner-only').stdout).toBe('ran\n');
+  });
+});
+
+describeRootKvm('set-user-ID and set-group-ID programs', () => {
+  test('set-user-ID root program runs as euid 0', () => {
+    const result = sh('/srv/setuid-id', '1000:1000');
+    expect(result.stdout).toBe('uid=1000 gid=1000 euid=0(root) groups=1000\n');
+    expect(result.status).toBe(0);
+  });
+
+  test('set-group-ID program runs as its group', () => {
+    const result = sh('/srv/setgid-id', '1000:1000');
+    expect(result.stdout).toBe('uid=1000 gid=1000 egid=42(shadow) groups=42(shadow)\n');
+    expect(result.status).toBe(0);
+  });
+
+  test('the set-user-ID program gets AT_SECURE', () => {
+    const result = sh('LD_SHOW_AUXV=1 /srv/setuid-id | grep AT_SECURE', '1000:1000');
+    expect(result.stdout).toBe('');
+    const plain = sh('LD_SHOW_AUXV=1 /usr/bin/id | grep AT_SECURE', '1000:1000');
+    expect(plain.stdout).toBe('AT_SECURE:            0\n');
+  });
+
+  test('a copy made by the user is no longer set-user-ID', () => {
+    const result = sh('cp /srv/setuid-id /tmp/copied-id && /tmp/copied-id', '1000:1000');
+    expect(result.stdout).toBe('uid=1000 gid=1000 groups=1000\n');
+    expect(result.status).toBe(0);
   });
 });
 

@@ -113,12 +113,6 @@ int64_t sys_execveat(Thread& thread, DirFd dirfd, GuestString path, GuestPtr<uin
   if (loader::load(process, program, environment, start) < 0) kill_process(process, SIGSEGV);
   process.files.close_on_exec();
   reset_thread_state(thread);
-  // TODO: set-user-ID and set-group-ID bits are not honoured, so su, sudo and passwd run with
-  // the caller's ids and fail for a user other than root.
-  process.credentials.update([](Credentials& c) -> int64_t {
-    c.set_capabilities_for_exec();
-    return 0;
-  });
   vfs::registry::record_program_start(process, start.stack_pointer);
   vfs::registry::publish(process);
   kvm_regs& regs = thread.vcpu->regs();

@@ -11,7 +11,11 @@
 
 namespace noah {
 
-void Credentials::set_capabilities_for_exec() {
+void Credentials::apply_exec(int64_t file_uid, int64_t file_gid) {
+  if (file_uid >= 0) euid = static_cast<uid_t>(file_uid);
+  if (file_gid >= 0) egid = static_cast<gid_t>(file_gid);
+  suid = fsuid = euid;
+  sgid = fsgid = egid;
   bool root = uid == 0 || euid == 0;
   permitted = root ? kDockerCapabilities : 0;
   effective = euid == 0 ? permitted : 0;

@@ -1,9 +1,10 @@
 // Guest credentials, and the host identity that enforces them. When the translator runs as host
 // root, every host thread that runs a guest thread carries the guest's filesystem uid, gid and
-// supplementary groups, so the host kernel checks each file access of the guest as Linux checks
-// a process with those ids: a filesystem uid other than 0 also drops CAP_DAC_OVERRIDE,
-// CAP_FOWNER and the other filesystem capabilities. Work the translator does for itself (its
-// container records, copy-up, synthesized files, /dev/kvm) runs under an OwnIdentity scope.
+// supplementary groups. The host kernel then checks each file access of the guest as Linux
+// checks a process with those ids, and a filesystem uid other than 0 also drops
+// CAP_DAC_OVERRIDE, CAP_FOWNER and the other filesystem capabilities. Work the translator does
+// for itself (its container records, copy-up, synthesized files, /dev/kvm) runs under an
+// OwnIdentity scope.
 #pragma once
 
 #include <sys/types.h>
@@ -30,10 +31,15 @@ struct Credentials {
   bool keep_capabilities = false;  // prctl(PR_SET_KEEPCAPS)
 
   bool capable(int capability) const { return (effective >> capability) & 1; }
-  // Gives the capabilities a program starts with under these ids, as execve does for a file
-  // without file capabilities: all of the bounding set (Docker's) when the real or effective
-  // uid is 0, effective only for effective uid 0, and none for other users.
-  void set_capabilities_for_exec();
+  // Changes the credentials as execve does. A set-user-ID or set-group-ID file makes its owner
+  // (`file_uid`) or group (`file_gid`) the effective id, and -1 means neither. The saved and
+  // filesystem ids then copy the effective ones. The capabilities become those of a file
+  // without file capabilities: the bounding set (Docker's) is permitted when the real or
+  // effective uid is 0 and also effective for effective uid 0, and other users get none.
+  void apply_exec(int64_t file_uid, int64_t file_gid);
+  // Whether the new program must run in glibc's secure mode (AT_SECURE): its effective ids
+  // differ from its real ones.
+  bool secure() const { return euid != uid || egid != gid; }
   // Updates the capabilities after a change of uid from `old` by the set*id calls, as Linux
   // does without SECBIT_NO_SETUID_FIXUP.
   void adjust_capabilities_for_uid_change(const Credentials& old);
