@@ -107,8 +107,9 @@ void switch_to(const FilesystemIdentity& target) {
   if (current == target) return;
   // Linux makes a process non-dumpable when its fsuid or fsgid changes, which would also hand
   // its /proc files to root. The translator's identity does not really change, so the flag
-  // goes back to what it was.
-  int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  // goes back to what it was. A change of groups alone leaves it as it is.
+  bool ids_change = current.uid != target.uid || current.gid != target.gid;
+  int dumpable = ids_change ? prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) : -1;
   if (current.groups != target.groups &&
       syscall(SYS_setgroups, target.groups.size(), target.groups.data()) < 0) {
     fail("setgroups", errno);
