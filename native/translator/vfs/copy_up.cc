@@ -127,8 +127,8 @@ int copy_up_symlink(int dir, const std::string& name, const struct stat& status)
 }
 
 int copy_up(int dir, const std::string& name, const struct stat& status) {
-  // As overlayfs copies up with the mounter's credentials: a guest user who may write a file
-  // by its mode gets a private copy even where that user could not create one.
+  // Overlayfs copies up with the mounter's credentials, so a guest user who may write a file by
+  // its mode gets a private copy even where that user could not create one.
   credentials::OwnIdentity own_identity;
   if (S_ISLNK(status.st_mode)) return copy_up_symlink(dir, name, status);
   UniqueFd from(openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));

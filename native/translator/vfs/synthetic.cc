@@ -63,8 +63,8 @@ bool synthetic::in_tree(const std::string& absolute) {
 }
 
 std::optional<Node> synthetic::lookup(Thread& thread, const std::string& absolute, int flags) {
-  credentials::OwnIdentity own_identity;
   if (!in_tree(absolute)) return std::nullopt;
+  credentials::OwnIdentity own_identity;
   std::vector<std::string> parts = split(absolute);
   std::string top = parts[0];
   parts.erase(parts.begin());
@@ -75,8 +75,8 @@ std::optional<Node> synthetic::lookup(Thread& thread, const std::string& absolut
 
 bool synthetic::list(Thread& thread, const std::string& absolute,
                      std::vector<DirectoryEntry>& entries) {
-  credentials::OwnIdentity own_identity;
   if (!in_tree(absolute)) return false;
+  credentials::OwnIdentity own_identity;
   std::vector<std::string> parts = split(absolute);
   std::string top = parts[0];
   parts.erase(parts.begin());
