@@ -29,8 +29,8 @@ int64_t published(Thread& thread, int64_t result) {
   return result;
 }
 
-// setreuid and setregid on one family of ids; -1 keeps an id. Without the capability, the real
-// id may become the real or effective id, and the effective id any of the three. The saved id
+// setreuid and setregid on one family of ids, where -1 keeps an id. Without the capability, the
+// real id may become the real or effective id, and the effective id any of the three. The saved id
 // follows the new effective id when the real id is set or the effective id moves off the old
 // real one.
 int64_t set_real_effective(uint32_t& real, uint32_t& effective, uint32_t& saved,
@@ -198,7 +198,7 @@ int64_t sys_setresgid(Thread& thread, int real, int effective, int saved) {
 
 // setfsuid and setfsgid return the old id whether or not they change it, as on Linux.
 // NOTE: the effective capabilities stay as they are, where Linux drops the filesystem ones from
-// them for an fsuid other than 0; the host kernel applies that drop to the guest's file access.
+// them for an fsuid other than 0. The host kernel still applies that drop to file access.
 int64_t sys_setfsuid(Thread& thread, int uid) {
   uid_t old = 0;
   published(thread, thread.process.credentials.update([&](Credentials& c) -> int64_t {

@@ -61,7 +61,7 @@ int prepare_change(Thread& thread, int fd) {
 int check_write_access(int fd, int flags) {
   if ((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC)) return 0;
   if (::syscall(SYS_faccessat2, fd, "", W_OK, AT_EACCESS | AT_EMPTY_PATH) == 0) return 0;
-  // A host older than Linux 5.8 lacks faccessat2; the open itself then checks.
+  // A host older than Linux 5.8 lacks faccessat2, and then the open itself checks.
   return errno == ENOSYS ? 0 : -errno;
 }
 

@@ -128,7 +128,7 @@ int open_shm(Thread& thread, const std::string& path, int flags, mode_t mode) {
   if (directory.empty()) return -EIO;
   vfs::UniqueFd root;
   {
-    // The folder's parents are the translator's; files in it are the guest's, so only the
+    // The folder's parents are the translator's and the files in it the guest's, so only the
     // folder itself is opened with the translator's identity.
     credentials::OwnIdentity own_identity;
     root.reset(::open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));

@@ -228,7 +228,7 @@ int Filesystem::unshare_at(int dir, const std::string& name) const {
 
 int Filesystem::unshare(int host_fd) const {
   if (shared_inodes_.empty()) return 0;
-  // The guest already holds `host_fd`, so the copy is reopened with its access mode whatever
+  // The guest already has `host_fd` open, so the copy is reopened with its access mode whatever
   // the guest's ids allow.
   credentials::OwnIdentity own_identity;
   struct stat status;
