@@ -144,7 +144,11 @@ void follow(const GuestCredentials& guest) {
   uint64_t generation;
   Credentials value = guest.get(generation);
   int saved_errno = errno;
-  switch_to(FilesystemIdentity{value.fsuid, value.fsgid, value.groups});
+  // With fsuid 0 the thread has CAP_DAC_OVERRIDE, CAP_CHOWN and CAP_FSETID, so its groups
+  // change no check. A root guest therefore keeps the translator's groups, and its
+  // OwnIdentity scopes switch nothing.
+  const std::vector<gid_t>& groups = value.fsuid == 0 ? own.groups : value.groups;
+  switch_to(FilesystemIdentity{value.fsuid, value.fsgid, groups});
   errno = saved_errno;
   followed_generation = generation;
 }
