@@ -385,36 +385,52 @@ void string_areas(uint64_t areas[4]) {
   areas[3] = state.env_end;
 }
 
-void publish(Process& process) {
-  credentials::OwnIdentity own_identity;  // the records are the translator's, mode 0600
-  std::lock_guard lock(state_mutex);
-  if (state.directory.empty()) return;
-  std::string pids = state.directory + "/pids/";
-  std::string name = std::to_string(getpid());
+namespace {
+
+// Writes the record under a temporary name and renames it into place. Returns 0, or the errno
+// with `step` naming what failed.
+int write_record(Process& process, const std::string& pids, const std::string& name,
+                 const char*& step) {
   std::string temporary = pids + "." + name;
   int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == ENOENT && state.private_directory) {
-    // The tree's last other process removed the private directory while this one forked.
-    make_directory(state.directory);
-    make_directory(pids);
-    fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    step = "create record";
+    return errno;
   }
-  if (fd < 0) return warn_once("create record", errno);
   bool written = write_all(fd, record_text(process));
   int error = errno;
   if (close(fd) < 0 && written) {
     written = false;
     error = errno;
   }
-  if (!written) {
-    unlink(temporary.c_str());
-    return warn_once("write record", error);
+  step = "write record";
+  if (written) {
+    if (rename(temporary.c_str(), (pids + name).c_str()) == 0) return 0;
+    error = errno;
+    step = "rename record";
   }
-  if (rename(temporary.c_str(), (pids + name).c_str()) < 0) {
-    warn_once("rename record", errno);
-    unlink(temporary.c_str());
-    return;
+  unlink(temporary.c_str());
+  return error;
+}
+
+}  // namespace
+
+void publish(Process& process) {
+  credentials::OwnIdentity own_identity;  // the records are the translator's, mode 0600
+  std::lock_guard lock(state_mutex);
+  if (state.directory.empty()) return;
+  std::string pids = state.directory + "/pids/";
+  std::string name = std::to_string(getpid());
+  const char* step = nullptr;
+  int error = write_record(process, pids, name, step);
+  if (error == ENOENT && state.private_directory) {
+    // The tree's last other process removed the private directory while this one forked or
+    // wrote its record.
+    make_directory(state.directory);
+    make_directory(pids);
+    error = write_record(process, pids, name, step);
   }
+  if (error != 0) return warn_once(step, error);
   state.published = true;
 }
 
