@@ -10,7 +10,8 @@
 //                   -- PROGRAM [ARG...]
 //
 // --shared-inodes names the list of inodes the root shares with its image (the container's
-// copy-on-write layer, vfs/copy_up.h); --user sets the guest's credentials.
+// copy-on-write layer, vfs/copy_up.h). --user sets the guest's credentials, and a translator
+// running as host root checks the guest's file access with them (task/credentials.h).
 // --container-dir names a host folder of the container where each of its processes registers
 // itself, so /proc lists them all, and where /dev/shm lives. Without it, the program's own
 // process tree shares a private folder.
@@ -46,6 +47,7 @@
 
 #include "translator/loader/elf.h"
 #include "translator/syscall/fd.h"
+#include "translator/task/credentials.h"
 #include "translator/task/process.h"
 #include "translator/task/signal.h"
 #include "translator/tty/console.h"
@@ -241,6 +243,19 @@ std::string search_path(noah::Process& process, const std::string& name,
   return "";
 }
 
+// Gives the terminal the translator made (--tty, --console-socket) to the guest's user, keeping
+// its group, as Docker does for a container's terminal. Otherwise a user other than root could
+// not reopen it by its /dev/pts name.
+void give_terminal_to_user(const CommandLine& line) {
+  if (!line.tty && line.console_socket.empty()) return;
+  if (!noah::credentials::enforced() || line.credentials.uid == 0) return;
+  if (!isatty(STDIN_FILENO)) return;
+  if (fchown(STDIN_FILENO, line.credentials.uid, static_cast<gid_t>(-1)) < 0) {
+    noah::log::error("chown of the terminal to uid %u failed: %s", line.credentials.uid,
+                     strerror(errno));
+  }
+}
+
 // Gives the guest its own copies of the standard descriptors, and points the host's stdin and
 // stdout at /dev/null so that a guest closing its stdout closes the last copy.
 void setup_stdio(noah::Process& process) {
@@ -312,6 +327,7 @@ int main(int argc, char** argv) {
   }
   // The guest's umask is applied by the translator; the host must not apply its own too.
   umask(0);
+  noah::credentials::init();
   std::string registry_error;
   if (!noah::vfs::registry::configure(line.container_dir, registry_error)) {
     noah::log::error("%s", registry_error.c_str());
@@ -320,11 +336,15 @@ int main(int argc, char** argv) {
   try {
     noah::Process process(line.root, line.options);
     process.fs.read_only = line.read_only;
-    process.credentials = line.credentials;
+    // The loader sets the capabilities, as execve does.
+    process.credentials.set(line.credentials);
     if (!line.shared_inodes.empty()) process.fs.share_inodes_with_image(line.shared_inodes);
     for (auto& mount : line.mounts) process.fs.add_mount(std::move(mount));
+    give_terminal_to_user(line);
     setup_stdio(process);
-    std::string cwd_error;
+    // From here the program's files are opened as the guest's user: the working directory,
+    // the PATH search and the program itself.
+    noah::credentials::follow(process.credentials);
     int cwd =
         process.fs.open(noah::vfs::base_of(*process.fs.cwd()), line.cwd, O_PATH | O_DIRECTORY, 0);
     if (cwd < 0) {
@@ -356,12 +376,16 @@ int main(int argc, char** argv) {
       for (const auto& arg : prepared.argv) args += (args.empty() ? "\"" : ", \"") + arg + "\"";
       noah::log::info("[%d] execve(\"%s\", [%s]) = 0", thread.tid, program.c_str(), args.c_str());
     }
-    if (!line.wait_fifo.empty() && mkfifo(line.wait_fifo.c_str(), 0600) != 0 && errno != EEXIST) {
-      noah::log::error("mkfifo --wait-fifo %s: %s", line.wait_fifo.c_str(), strerror(errno));
-      return kExitTranslatorFailed;
+    {
+      // The FIFO is the runtime's, in its own folder.
+      noah::credentials::OwnIdentity own_identity;
+      if (!line.wait_fifo.empty() && mkfifo(line.wait_fifo.c_str(), 0600) != 0 && errno != EEXIST) {
+        noah::log::error("mkfifo --wait-fifo %s: %s", line.wait_fifo.c_str(), strerror(errno));
+        return kExitTranslatorFailed;
+      }
+      if (line.ready_fd >= 0 && !send_ready(line.ready_fd)) return kExitTranslatorFailed;
+      if (!line.wait_fifo.empty() && !wait_for_start(line.wait_fifo)) return kExitTranslatorFailed;
     }
-    if (line.ready_fd >= 0 && !send_ready(line.ready_fd)) return kExitTranslatorFailed;
-    if (!line.wait_fifo.empty() && !wait_for_start(line.wait_fifo)) return kExitTranslatorFailed;
     kvm_regs& regs = thread.vcpu->regs();
     regs = kvm_regs{};
     regs.rip = start.entry;

@@ -1,12 +1,16 @@
 /**
  * `-u` resolution against a root folder's /etc/passwd and /etc/group, including roots whose
- * files are symlinks that point outside the root or loop.
+ * files are symlinks that point outside the root or loop, and what a container started with
+ * `-u` may read.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { resolveUser } from '../../src/container/user';
+import { describeKvm } from '../helpers/kvm';
+import { testRegistryImage } from '../helpers/registry';
+import { NoahHome } from './noah';
 
 let base: string;
 let root: string;
@@ -91,5 +95,61 @@ describe('resolveUser', () => {
     fs.symlinkSync('passwd', path.join(root, 'etc', 'passwd'));
     await expect(resolveUser(root, 'app')).rejects.toThrow('unable to find user app');
     expect(await resolveUser(root, '0')).toMatchObject({ uid: 0, home: '/' });
+  });
+});
+
+/** `describeKvm` for tests that need host root, where the translator checks the guest's ids. */
+function describeRootKvm(name: string, body: () => void): void {
+  if (process.getuid?.() === 0) {
+    describeKvm(name, body);
+  } else {
+    describe.skip(`${name} (skipped: the translator enforces -u only as host root)`, body);
+  }
+}
+
+describeRootKvm('noah run -u file access', () => {
+  let home: NoahHome;
+  let debian: string;
+
+  beforeAll(() => {
+    home = new NoahHome('user');
+    debian = testRegistryImage('debian').reference;
+    expect(home.run(['pull', debian]).status).toBe(0);
+  });
+
+  afterAll(() => home?.remove());
+
+  test('-u 1000 cannot read /etc/shadow', () => {
+    const result = home.run([
+      'run',
+      '--rm',
+      '-u',
+      '1000',
+      '--entrypoint',
+      'cat',
+      debian,
+      '/etc/shadow',
+    ]);
+    expect(result.stderr).toContain('cat: /etc/shadow: Permission denied');
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(1);
+  });
+
+  test('-u 1000 writes /tmp but not /root', () => {
+    const script = 'touch /tmp/x && stat -c %u /tmp/x && touch /root/x';
+    const result = home.run([
+      'run',
+      '--rm',
+      '-u',
+      '1000',
+      '--entrypoint',
+      'sh',
+      debian,
+      '-c',
+      script,
+    ]);
+    expect(result.stdout).toBe('1000\n');
+    expect(result.stderr).toContain("touch: cannot touch '/root/x': Permission denied");
+    expect(result.status).toBe(1);
   });
 });

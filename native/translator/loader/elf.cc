@@ -4,9 +4,12 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,8 +53,13 @@ int open_binary(Process& process, const std::string& path, Binary& binary) {
   binary.fd.reset(fd);
   if (fstat(fd, &binary.status) < 0) return -errno;
   if (!S_ISREG(binary.status.st_mode)) return -EACCES;
-  // The guest runs as root, who may execute a file when any execute bit is set.
+  // Root may execute a file when any execute bit is set. Another user needs a bit that applies
+  // to it, which a root host checks with the guest's ids (task/credentials.h).
   if ((binary.status.st_mode & 0111) == 0) return -EACCES;
+  if (credentials::enforced() &&
+      syscall(SYS_faccessat2, fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH) < 0 && errno != ENOSYS) {
+    return -errno;
+  }
   binary.guest_path = process.fs.guest_path(fd);
   if (binary.guest_path.empty()) binary.guest_path = path;
   return 0;
@@ -250,7 +258,7 @@ int build_stack(Process& process, const std::vector<std::string>& argv,
 
   unsigned eax, ebx, ecx, edx;
   __cpuid(1, eax, ebx, ecx, edx);
-  const Credentials& c = process.credentials;
+  const Credentials c = process.credentials.get();
   std::vector<uint64_t> auxv = {
       AT_PHDR,     main.phdr,
       AT_PHENT,    sizeof(Elf64_Phdr),
@@ -263,7 +271,7 @@ int build_stack(Process& process, const std::vector<std::string>& argv,
       AT_EUID,     c.euid,
       AT_GID,      c.gid,
       AT_EGID,     c.egid,
-      AT_SECURE,   0,
+      AT_SECURE,   c.secure() ? 1u : 0u,
       AT_RANDOM,   random_address,
       AT_HWCAP,    edx,
       AT_HWCAP2,   2,  // HWCAP2_FSGSBASE: the guest may use rdfsbase and wrfsbase
@@ -346,9 +354,36 @@ int prepare(Process& process, const std::string& path, std::vector<std::string> 
   return 0;
 }
 
+namespace {
+
+// The owner and group a set-user-ID or set-group-ID program runs as, -1 for none. Linux ignores
+// the bits on a nosuid mount, under PR_SET_NO_NEW_PRIVS, and the set-group-ID bit without
+// group execute permission, which marks mandatory locking.
+void set_ids_of(const Binary& binary, int64_t& file_uid, int64_t& file_gid) {
+  file_uid = file_gid = -1;
+  mode_t mode = binary.status.st_mode;
+  if (!(mode & (S_ISUID | S_ISGID))) return;
+  // NOTE: a host that is not root keeps the image's files as the host user's, whose uid means
+  // root to the guest, so the bits are ignored there.
+  if (!credentials::enforced()) return;
+  struct statvfs mount;
+  if (fstatvfs(binary.fd.get(), &mount) == 0 && (mount.f_flag & ST_NOSUID)) return;
+  if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) return;
+  if (mode & S_ISUID) file_uid = binary.status.st_uid;
+  if ((mode & S_ISGID) && (mode & S_IXGRP)) file_gid = binary.status.st_gid;
+}
+
+}  // namespace
+
 int load(Process& process, Program& program, const std::vector<std::string>& envp,
          StartState& start) {
   Program::Files& files = *program.files;
+  int64_t file_uid, file_gid;
+  set_ids_of(files.binary, file_uid, file_gid);
+  process.credentials.update([&](Credentials& c) -> int64_t {
+    c.apply_exec(file_uid, file_gid);
+    return 0;
+  });
   Image main_image, interpreter_image;
   int result = load_image(process, files.binary, main_image, kBrkRoom);
   if (result < 0) return result;

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "kvm/vm.h"
+#include "translator/task/credentials.h"
 
 namespace noah::mm {
 namespace {
@@ -386,7 +387,11 @@ int64_t AddressSpace::mremap(uint64_t old_address, uint64_t old_length, uint64_t
         char path[64];
         snprintf(path, sizeof path, "/proc/self/map_files/%lx-%lx",
                  static_cast<unsigned long>(source.start), static_cast<unsigned long>(source.end));
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        {
+          // The translator reopens its own mapping, which is no file access of the guest.
+          credentials::OwnIdentity own_identity;
+          fd = open(path, O_RDONLY | O_CLOEXEC);
+        }
         if (fd < 0) return -ENOMEM;
         extension.host_fd = fd;
         extension.offset = source.offset + (old_end - source.start);

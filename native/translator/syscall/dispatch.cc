@@ -11,6 +11,7 @@
 
 #include "translator/syscall/guest.h"
 #include "translator/syscall/table.h"
+#include "translator/task/credentials.h"
 #include "translator/task/process.h"
 #include "translator/util/log.h"
 #include "translator/util/stats.h"
@@ -126,6 +127,9 @@ void report_unimplemented(uint64_t number, bool trace) {
 }  // namespace
 
 int64_t dispatch(Thread& thread, uint64_t number, const uint64_t args[6]) {
+  // The host checks the call's file access with the guest's ids as they are now, which a set*id
+  // call on another thread may have changed since this thread's last call.
+  credentials::follow(thread.process.credentials);
   const Entry* entry = lookup(number);
   bool trace = thread.process.options.trace;
   std::string call;

@@ -55,6 +55,16 @@ int prepare_change(Thread& thread, int fd) {
   return thread.process.fs.unshare(fd);
 }
 
+// 0 when the guest may open the file `fd` refers to with `flags`, by the host's check with the
+// guest's ids. As overlayfs checks permission before it copies a file up, an open the guest may
+// not make leaves the image's file shared.
+int check_write_access(int fd, int flags) {
+  if ((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC)) return 0;
+  if (::syscall(SYS_faccessat2, fd, "", W_OK, AT_EACCESS | AT_EMPTY_PATH) == 0) return 0;
+  // A host older than Linux 5.8 lacks faccessat2, and then the open itself checks.
+  return errno == ENOSYS ? 0 : -errno;
+}
+
 bool opens_for_writing(int flags) {
   return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) ||
          (flags & O_TMPFILE) == O_TMPFILE;
@@ -185,7 +195,8 @@ int open_path(Thread& thread, DirFd dirfd, const std::string& path, int flags, m
     // An existing file of the image is copied up before it is opened for writing.
     vfs::UniqueFd existing(fs.open(base, path, O_PATH | (flags & O_NOFOLLOW), 0));
     if (existing.get() >= 0) {
-      int result = fs.unshare(existing.get());
+      int result = check_write_access(existing.get(), flags);
+      if (result == 0) result = fs.unshare(existing.get());
       if (result < 0) return result;
     }
   }

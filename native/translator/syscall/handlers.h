@@ -157,12 +157,7 @@ int64_t sys_munlock(Thread&, uint64_t address, uint64_t length);
 int64_t sys_mlockall(Thread&, Flags flags);
 int64_t sys_munlockall(Thread&);
 
-// process.cc: identity, limits and process-wide state.
-int64_t sys_exit(Thread&, int status);
-int64_t sys_exit_group(Thread&, int status);
-int64_t sys_getpid(Thread&);
-int64_t sys_getppid(Thread&);
-int64_t sys_gettid(Thread&);
+// credentials.cc: user and group ids, supplementary groups and capabilities.
 int64_t sys_getuid(Thread&);
 int64_t sys_geteuid(Thread&);
 int64_t sys_getgid(Thread&);
@@ -183,6 +178,16 @@ int64_t sys_setfsuid(Thread&, int uid);
 int64_t sys_setfsgid(Thread&, int gid);
 int64_t sys_capget(Thread&, GuestPtr<void> header, GuestPtr<void> data);
 int64_t sys_capset(Thread&, GuestPtr<void> header, GuestPtr<void> data);
+// prctl's PR_GET_KEEPCAPS and PR_SET_KEEPCAPS.
+int64_t prctl_get_keep_capabilities(Thread&);
+int64_t prctl_set_keep_capabilities(Thread&, uint64_t keep);
+
+// process.cc: limits and process-wide state.
+int64_t sys_exit(Thread&, int status);
+int64_t sys_exit_group(Thread&, int status);
+int64_t sys_getpid(Thread&);
+int64_t sys_getppid(Thread&);
+int64_t sys_gettid(Thread&);
 int64_t sys_getpgid(Thread&, int pid);
 int64_t sys_getpgrp(Thread&);
 int64_t sys_setpgid(Thread&, int pid, int pgid);

@@ -1,5 +1,4 @@
-// Identity, limits and process-wide state. The guest gets the credentials of its container
-// user (root unless configured) whatever the host user is.
+// Limits and process-wide state. The guest's ids and capabilities are in credentials.cc.
 #include <linux/capability.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -36,14 +35,6 @@ bool own_pid(Thread& thread, int pid) {
   return pid == 0 || pid == thread.process.pid || pid == thread.tid;
 }
 
-int64_t write_ids(Thread& thread, GuestPtr<uint32_t> a, GuestPtr<uint32_t> b, GuestPtr<uint32_t> c,
-                  uint32_t x, uint32_t y, uint32_t z) {
-  if (!write_guest(thread, a, x) || !write_guest(thread, b, y) || !write_guest(thread, c, z)) {
-    return -EFAULT;
-  }
-  return 0;
-}
-
 }  // namespace
 
 int64_t sys_exit(Thread& thread, int status) {
@@ -74,126 +65,6 @@ int64_t sys_getppid(Thread&) {
 int64_t sys_gettid(Thread& thread) {
   return thread.tid;
 }
-int64_t sys_getuid(Thread& thread) {
-  return thread.process.credentials.uid;
-}
-int64_t sys_geteuid(Thread& thread) {
-  return thread.process.credentials.euid;
-}
-int64_t sys_getgid(Thread& thread) {
-  return thread.process.credentials.gid;
-}
-int64_t sys_getegid(Thread& thread) {
-  return thread.process.credentials.egid;
-}
-
-int64_t sys_getresuid(Thread& thread, GuestPtr<uint32_t> real, GuestPtr<uint32_t> effective,
-                      GuestPtr<uint32_t> saved) {
-  const Credentials& c = thread.process.credentials;
-  return write_ids(thread, real, effective, saved, c.uid, c.euid, c.suid);
-}
-
-int64_t sys_getresgid(Thread& thread, GuestPtr<uint32_t> real, GuestPtr<uint32_t> effective,
-                      GuestPtr<uint32_t> saved) {
-  const Credentials& c = thread.process.credentials;
-  return write_ids(thread, real, effective, saved, c.gid, c.egid, c.sgid);
-}
-
-int64_t sys_getgroups(Thread& thread, int size, GuestPtr<uint32_t> list) {
-  const auto& groups = thread.process.credentials.groups;
-  if (size < 0) return -EINVAL;
-  if (size == 0) return static_cast<int64_t>(groups.size());
-  if (static_cast<size_t>(size) < groups.size()) return -EINVAL;
-  if (!copy_to_guest(thread, list.address, groups.data(), groups.size() * sizeof(gid_t))) {
-    return -EFAULT;
-  }
-  return static_cast<int64_t>(groups.size());
-}
-
-int64_t sys_setgroups(Thread& thread, int size, GuestPtr<uint32_t> list) {
-  if (size < 0 || size > 65536) return -EINVAL;
-  std::vector<gid_t> groups(static_cast<size_t>(size));
-  if (!copy_from_guest(thread, groups.data(), list.address, groups.size() * sizeof(gid_t))) {
-    return -EFAULT;
-  }
-  thread.process.credentials.groups = std::move(groups);
-  return 0;
-}
-
-// The guest runs as root in its container, so it may take any identity, as root may on Linux.
-// NOTE: after dropping root the guest keeps root's privileges on the host side.
-int64_t sys_setuid(Thread& thread, int uid) {
-  if (uid < 0) return -EINVAL;
-  Credentials& c = thread.process.credentials;
-  c.uid = c.euid = c.suid = c.fsuid = static_cast<uid_t>(uid);
-  return 0;
-}
-
-int64_t sys_setgid(Thread& thread, int gid) {
-  if (gid < 0) return -EINVAL;
-  Credentials& c = thread.process.credentials;
-  c.gid = c.egid = c.sgid = c.fsgid = static_cast<gid_t>(gid);
-  return 0;
-}
-
-int64_t sys_setreuid(Thread& thread, int real, int effective) {
-  return sys_setresuid(thread, real, effective, -1);
-}
-
-int64_t sys_setregid(Thread& thread, int real, int effective) {
-  return sys_setresgid(thread, real, effective, -1);
-}
-
-int64_t sys_setresuid(Thread& thread, int real, int effective, int saved) {
-  Credentials& c = thread.process.credentials;
-  if (real != -1) c.uid = static_cast<uid_t>(real);
-  if (effective != -1) c.euid = c.fsuid = static_cast<uid_t>(effective);
-  if (saved != -1) c.suid = static_cast<uid_t>(saved);
-  return 0;
-}
-
-int64_t sys_setresgid(Thread& thread, int real, int effective, int saved) {
-  Credentials& c = thread.process.credentials;
-  if (real != -1) c.gid = static_cast<gid_t>(real);
-  if (effective != -1) c.egid = c.fsgid = static_cast<gid_t>(effective);
-  if (saved != -1) c.sgid = static_cast<gid_t>(saved);
-  return 0;
-}
-
-int64_t sys_setfsuid(Thread& thread, int uid) {
-  uid_t old = thread.process.credentials.fsuid;
-  if (uid != -1) thread.process.credentials.fsuid = static_cast<uid_t>(uid);
-  return old;
-}
-
-int64_t sys_setfsgid(Thread& thread, int gid) {
-  gid_t old = thread.process.credentials.fsgid;
-  if (gid != -1) thread.process.credentials.fsgid = static_cast<gid_t>(gid);
-  return old;
-}
-
-int64_t sys_capget(Thread& thread, GuestPtr<void> header, GuestPtr<void> data) {
-  __user_cap_header_struct head;
-  if (!copy_from_guest(thread, &head, header.address, sizeof head)) return -EFAULT;
-  if (head.version != _LINUX_CAPABILITY_VERSION_3 && head.version != _LINUX_CAPABILITY_VERSION_2) {
-    head.version = _LINUX_CAPABILITY_VERSION_3;
-    copy_to_guest(thread, header.address, &head, sizeof head);
-    return data.null() ? 0 : -EINVAL;
-  }
-  if (data.null()) return 0;
-  // Root in a container: Docker's default capability set.
-  constexpr uint32_t kDockerDefault = 0xa80425fb;
-  __user_cap_data_struct caps[2] = {{kDockerDefault, kDockerDefault, 0}, {0, 0, 0}};
-  bool root = thread.process.credentials.euid == 0;
-  if (!root) caps[0].effective = caps[0].permitted = 0;
-  if (!copy_to_guest(thread, data.address, caps, sizeof caps)) return -EFAULT;
-  return 0;
-}
-
-int64_t sys_capset(Thread&, GuestPtr<void>, GuestPtr<void>) {
-  return 0;
-}
-
 int64_t sys_getpgid(Thread&, int pid) {
   return host_result(::getpgid(pid));
 }
@@ -308,12 +179,14 @@ int64_t sys_prctl(Thread& thread, int option, uint64_t arg2, uint64_t, uint64_t,
     case PR_SET_CHILD_SUBREAPER:
     case PR_SET_NO_NEW_PRIVS:
     case PR_SET_DUMPABLE:
-    case PR_SET_KEEPCAPS:
       return host_result(::prctl(option, arg2, 0, 0, 0));
     case PR_GET_DUMPABLE:
     case PR_GET_NO_NEW_PRIVS:
-    case PR_GET_KEEPCAPS:
       return host_result(::prctl(option, 0, 0, 0, 0));
+    case PR_SET_KEEPCAPS:
+      return prctl_set_keep_capabilities(thread, arg2);
+    case PR_GET_KEEPCAPS:
+      return prctl_get_keep_capabilities(thread);
     case PR_CAPBSET_READ:
       return arg2 <= CAP_LAST_CAP ? 1 : -EINVAL;
     default:

@@ -82,6 +82,12 @@ int64_t sys_kill(Thread& thread, int pid, int signal) {
 int64_t sys_tgkill(Thread& thread, int tgid, int tid, int signal) {
   if (signal < 0 || signal > signals::kMaxSignal || tgid <= 0 || tid <= 0) return -EINVAL;
   if (tid == thread.tid && signal != 0 && deliver_fault_signal_to_self(thread, signal)) return 0;
+  // Signals 32 and 33 to a thread of this process would reach the translator's own glibc,
+  // which uses them for cancellation and set*id and crashes on a request it did not make. The
+  // guest's glibc sends 33 to run a set*id call on each thread, and skips a thread whose
+  // tgkill fails. Credentials are process-wide here, so the skipped threads need no call.
+  // NOTE: pthread_cancel of another thread (signal 32) therefore fails with ESRCH.
+  if ((signal == 32 || signal == 33) && tgid == thread.process.pid) return -ESRCH;
   return host_result(::syscall(SYS_tgkill, tgid, tid, signal));
 }
 

@@ -97,7 +97,7 @@ const bool network_capabilities_lowered = [] {
 class GuestNetworkCapabilities {
  public:
   explicit GuestNetworkCapabilities(const Thread& thread) {
-    uint32_t allowed = thread.process.credentials.euid == 0 ? kRootNetwork : 0;
+    uint32_t allowed = thread.process.credentials.get().euid == 0 ? kRootNetwork : 0;
     changed_ = lower_effective(kNetwork & ~allowed, saved_);
   }
   ~GuestNetworkCapabilities() {

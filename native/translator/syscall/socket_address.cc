@@ -249,7 +249,7 @@ void remember_peer(Thread& thread, int host_socket, const sockaddr_storage& gues
 int to_host_credentials(Thread& thread, ucred& credentials) {
   // Linux accepts the sender's own pid, and any uid and gid with CAP_SETUID and CAP_SETGID,
   // which root in a container has. Other users may name their real, effective or saved ids.
-  const Credentials& own = thread.process.credentials;
+  const Credentials own = thread.process.credentials.get();
   bool root = own.euid == 0;
   if (credentials.pid != thread.process.pid) return -EPERM;
   bool own_uid =

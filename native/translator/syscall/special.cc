@@ -16,6 +16,7 @@
 
 #include "translator/syscall/fd.h"
 #include "translator/syscall/guest.h"
+#include "translator/task/credentials.h"
 #include "translator/vfs/mounts.h"
 #include "translator/vfs/synthetic.h"
 
@@ -125,8 +126,14 @@ int open_descriptor(Thread& thread, const Node& node, int flags, mode_t mode) {
 int open_shm(Thread& thread, const std::string& path, int flags, mode_t mode) {
   std::string directory = vfs::synthetic::shm_directory();
   if (directory.empty()) return -EIO;
-  vfs::UniqueFd root(::open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (root.get() < 0) return -errno;
+  vfs::UniqueFd root;
+  {
+    // The folder's parents are the translator's and the files in it the guest's, so only the
+    // folder itself is opened with the translator's identity.
+    credentials::OwnIdentity own_identity;
+    root.reset(::open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (root.get() < 0) return -errno;
+  }
   open_how how{};
   how.flags = static_cast<uint64_t>(flags & kValidOpenFlags) | O_CLOEXEC;
   if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {

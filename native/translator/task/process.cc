@@ -46,6 +46,8 @@ void Process::rebuild_vm_after_fork(Thread& thread) {
   thread.tid = static_cast<pid_t>(gettid());
   // Closing the inherited descriptors leaves the parent's VM as it is.
   thread.vcpu.reset();
+  // /dev/kvm is the translator's to open, whatever the guest's ids.
+  credentials::OwnIdentity own_identity;
   vm = std::make_unique<kvm::Vm>();
   page_tables.attach(vm.get());
   system.attach(*vm);
@@ -58,6 +60,7 @@ void Process::reset_locks_after_fork() {
   mm.reset_lock_after_fork();
   files.reset_lock_after_fork();
   fs.reset_lock_after_fork();
+  credentials.reset_lock_after_fork();
   new (&threads_mutex) std::mutex();
 }
 

@@ -19,17 +19,11 @@
 #include "translator/arch/x86_64.h"
 #include "translator/mm/address_space.h"
 #include "translator/mm/page_table.h"
+#include "translator/task/credentials.h"
 #include "translator/vfs/file_table.h"
 #include "translator/vfs/path.h"
 
 namespace noah {
-
-// Linux credentials as the guest's calls report them.
-struct Credentials {
-  uid_t uid = 0, euid = 0, suid = 0, fsuid = 0;
-  gid_t gid = 0, egid = 0, sgid = 0, fsgid = 0;
-  std::vector<gid_t> groups;
-};
 
 // A signal disposition as rt_sigaction stores it (the kernel's struct sigaction layout).
 struct SignalAction {
@@ -58,7 +52,7 @@ class Process {
   std::unique_ptr<kvm::Vm> vm;
   vfs::FileTable files;
   vfs::Filesystem fs;
-  Credentials credentials;
+  GuestCredentials credentials;
   std::array<SignalAction, 65> signal_actions{};  // indexed by signal number
   std::string exe;                                // guest path of the running program
   std::vector<std::string> argv;

@@ -11,6 +11,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "translator/task/credentials.h"
 #include "translator/vfs/path.h"
 
 namespace noah::vfs {
@@ -126,6 +127,9 @@ int copy_up_symlink(int dir, const std::string& name, const struct stat& status)
 }
 
 int copy_up(int dir, const std::string& name, const struct stat& status) {
+  // Overlayfs copies up with the mounter's credentials, so a guest user who may write a file by
+  // its mode gets a private copy even where that user could not create one.
+  credentials::OwnIdentity own_identity;
   if (S_ISLNK(status.st_mode)) return copy_up_symlink(dir, name, status);
   UniqueFd from(openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (from.get() < 0) return -errno;

@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "translator/task/credentials.h"
+
 namespace noah::vfs {
 namespace {
 
@@ -226,6 +228,9 @@ int Filesystem::unshare_at(int dir, const std::string& name) const {
 
 int Filesystem::unshare(int host_fd) const {
   if (shared_inodes_.empty()) return 0;
+  // The guest already has `host_fd` open, so the copy is reopened with its access mode whatever
+  // the guest's ids allow.
+  credentials::OwnIdentity own_identity;
   struct stat status;
   if (fstat(host_fd, &status) < 0) return -errno;
   if (!shared_inodes_.shared(status)) return 0;

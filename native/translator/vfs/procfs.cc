@@ -298,7 +298,7 @@ std::string status_text(const Target& target) {
   uint32_t uid[4], gid[4];
   std::string groups;
   if (target.own()) {
-    const Credentials& c = target.thread->process.credentials;
+    const Credentials c = target.thread->process.credentials.get();
     uint32_t own_uid[4] = {c.uid, c.euid, c.suid, c.fsuid};
     uint32_t own_gid[4] = {c.gid, c.egid, c.sgid, c.fsgid};
     std::copy(own_uid, own_uid + 4, uid);

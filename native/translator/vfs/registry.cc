@@ -15,6 +15,7 @@
 #include <mutex>
 #include <new>
 
+#include "translator/task/credentials.h"
 #include "translator/task/process.h"
 #include "translator/util/log.h"
 
@@ -120,7 +121,7 @@ uint64_t own_start_time() {
 }
 
 std::string record_text(Process& process) {
-  const Credentials& c = process.credentials;
+  const Credentials c = process.credentials.get();
   uint32_t uid[4] = {c.uid, c.euid, c.suid, c.fsuid};
   uint32_t gid[4] = {c.gid, c.egid, c.sgid, c.fsgid};
   std::string cwd = process.fs.guest_path(process.fs.cwd()->host_fd);
@@ -384,39 +385,57 @@ void string_areas(uint64_t areas[4]) {
   areas[3] = state.env_end;
 }
 
-void publish(Process& process) {
-  std::lock_guard lock(state_mutex);
-  if (state.directory.empty()) return;
-  std::string pids = state.directory + "/pids/";
-  std::string name = std::to_string(getpid());
+namespace {
+
+// Writes the record under a temporary name and renames it into place. Returns 0, or the errno
+// with `step` naming what failed.
+int write_record(Process& process, const std::string& pids, const std::string& name,
+                 const char*& step) {
   std::string temporary = pids + "." + name;
   int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == ENOENT && state.private_directory) {
-    // The tree's last other process removed the private directory while this one forked.
-    make_directory(state.directory);
-    make_directory(pids);
-    fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    step = "create record";
+    return errno;
   }
-  if (fd < 0) return warn_once("create record", errno);
   bool written = write_all(fd, record_text(process));
   int error = errno;
   if (close(fd) < 0 && written) {
     written = false;
     error = errno;
   }
-  if (!written) {
-    unlink(temporary.c_str());
-    return warn_once("write record", error);
+  step = "write record";
+  if (written) {
+    if (rename(temporary.c_str(), (pids + name).c_str()) == 0) return 0;
+    error = errno;
+    step = "rename record";
   }
-  if (rename(temporary.c_str(), (pids + name).c_str()) < 0) {
-    warn_once("rename record", errno);
-    unlink(temporary.c_str());
-    return;
+  unlink(temporary.c_str());
+  return error;
+}
+
+}  // namespace
+
+void publish(Process& process) {
+  credentials::OwnIdentity own_identity;  // the records are the translator's, mode 0600
+  std::lock_guard lock(state_mutex);
+  if (state.directory.empty()) return;
+  std::string pids = state.directory + "/pids/";
+  std::string name = std::to_string(getpid());
+  const char* step = nullptr;
+  int error = write_record(process, pids, name, step);
+  if (error == ENOENT && state.private_directory) {
+    // The tree's last other process removed the private directory while this one forked or
+    // wrote its record.
+    make_directory(state.directory);
+    make_directory(pids);
+    error = write_record(process, pids, name, step);
   }
+  if (error != 0) return warn_once(step, error);
   state.published = true;
 }
 
 void prepare_fork(Process& process) {
+  credentials::OwnIdentity own_identity;
   std::lock_guard lock(state_mutex);
   if (!ensure_directory()) return;
   // A private directory is made lazily, so this process may not have published itself yet.
@@ -431,6 +450,7 @@ void publish_forked_child(Process& process, bool vfork) {
 }
 
 void unpublish() {
+  credentials::OwnIdentity own_identity;
   std::lock_guard lock(state_mutex);
   if (state.directory.empty()) return;
   std::string pids = state.directory + "/pids";
@@ -450,6 +470,7 @@ void unpublish() {
 }
 
 std::vector<pid_t> pids() {
+  credentials::OwnIdentity own_identity;
   std::lock_guard lock(state_mutex);
   std::vector<pid_t> result{getpid()};
   if (state.directory.empty()) return result;
@@ -474,6 +495,7 @@ std::vector<pid_t> pids() {
 }
 
 std::optional<ProcessRecord> find(pid_t pid) {
+  credentials::OwnIdentity own_identity;
   std::lock_guard lock(state_mutex);
   if (state.directory.empty()) return std::nullopt;
   return find_in(state.directory, pid);
@@ -535,12 +557,14 @@ bool contains(pid_t pid) {
 }
 
 std::string directory() {
+  credentials::OwnIdentity own_identity;
   std::lock_guard lock(state_mutex);
   ensure_directory();
   return state.directory;
 }
 
 bool host_stat(pid_t pid, pid_t& parent, uint64_t& start_time) {
+  credentials::OwnIdentity own_identity;
   std::string text;
   if (!read_file("/proc/" + std::to_string(pid) + "/stat", text, 4096)) return false;
   // "PID (COMM) STATE PPID ...": the name may contain spaces and parentheses.

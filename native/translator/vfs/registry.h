@@ -52,8 +52,7 @@ void record_program_start(Process& process, uint64_t stack_pointer);
 void string_areas(uint64_t areas[4]);
 
 // Writes this process's record, when the directory exists. Called at start, in a forked child,
-// after execve and when the guest changes its name or working directory.
-// TODO: set*id calls do not publish, so others see new credentials only after an execve.
+// after execve and when the guest changes its name, working directory or credentials.
 void publish(Process& process);
 // publish() in a child after fork(), whatever locks the parent's other threads held. A vfork
 // child, which execs or exits at once while its parent waits, publishes at execve instead.

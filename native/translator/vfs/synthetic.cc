@@ -9,8 +9,12 @@
 #include <cstring>
 #include <set>
 
+#include "translator/task/credentials.h"
 #include "translator/vfs/registry.h"
 
+// The synthesized trees are generated from the translator's own files and the host's, so their
+// lookups and scratch files run with the translator's identity (task/credentials.h). The host
+// devices and /dev/shm files they lead to are opened with the guest's.
 namespace noah::vfs {
 namespace {
 
@@ -60,6 +64,7 @@ bool synthetic::in_tree(const std::string& absolute) {
 
 std::optional<Node> synthetic::lookup(Thread& thread, const std::string& absolute, int flags) {
   if (!in_tree(absolute)) return std::nullopt;
+  credentials::OwnIdentity own_identity;
   std::vector<std::string> parts = split(absolute);
   std::string top = parts[0];
   parts.erase(parts.begin());
@@ -71,6 +76,7 @@ std::optional<Node> synthetic::lookup(Thread& thread, const std::string& absolut
 bool synthetic::list(Thread& thread, const std::string& absolute,
                      std::vector<DirectoryEntry>& entries) {
   if (!in_tree(absolute)) return false;
+  credentials::OwnIdentity own_identity;
   std::vector<std::string> parts = split(absolute);
   std::string top = parts[0];
   parts.erase(parts.begin());
@@ -81,6 +87,7 @@ bool synthetic::list(Thread& thread, const std::string& absolute,
 }
 
 int synthetic::open_directory(const std::string& absolute, int flags) {
+  credentials::OwnIdentity own_identity;
   std::string root = scratch_root();
   if (root.empty()) return -EIO;
   std::string path = root + absolute;
@@ -92,6 +99,7 @@ int synthetic::open_directory(const std::string& absolute, int flags) {
 }
 
 bool synthetic::is_scratch_directory(int host_fd) {
+  credentials::OwnIdentity own_identity;
   std::string root = scratch_root();
   if (root.empty()) return false;
   char link[64], target[4096];
@@ -104,6 +112,7 @@ bool synthetic::is_scratch_directory(int host_fd) {
 }
 
 int synthetic::symlink_descriptor(const std::string& target) {
+  credentials::OwnIdentity own_identity;
   std::string root = scratch_root();
   if (root.empty() || !make_folders(root, "/links")) return -EIO;
   static std::atomic<uint64_t> counter{0};
@@ -118,6 +127,7 @@ int synthetic::symlink_descriptor(const std::string& target) {
 }
 
 std::string synthetic::shm_directory() {
+  credentials::OwnIdentity own_identity;
   std::string directory = registry::directory();
   if (directory.empty()) return "";
   std::string shm = directory + "/shm";
@@ -180,6 +190,7 @@ bool static_list(const StaticFile* files, size_t count, const std::vector<std::s
 }
 
 std::string read_host_file(const std::string& path) {
+  credentials::OwnIdentity own_identity;
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "";
   std::string text;
