@@ -228,7 +228,6 @@ describeKvm('detached containers', () => {
 
   test('exec -d returns at once, the command runs on', async () => {
     detached('exec-detached', 'sleep 60');
-    const started = Date.now();
     const result = home.run([
       'exec',
       '-d',
@@ -240,10 +239,9 @@ describeKvm('detached containers', () => {
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('');
     expect(result.status).toBe(0);
-    expect(Date.now() - started).toBeLessThan(15_000);
     await waitFor(() => home.run(['exec', 'exec-detached', 'cat', '/tmp/exec-d']).stdout !== '');
     expect(home.run(['exec', 'exec-detached', 'cat', '/tmp/exec-d']).stdout).toBe('from-exec\n');
-    // The container's first process and exec's sh with its sleep.
+    // The container's first process and exec's sh with its sleep: exec -d did not wait for it.
     expect(processesOf('exec-detached').length).toBeGreaterThanOrEqual(2);
     expect(home.run(['stop', 'exec-detached']).status).toBe(0);
     await waitFor(() => processesOf('exec-detached').length === 0);
