@@ -1,7 +1,8 @@
 // noah-translator: runs one Linux x86-64 program in a KVM guest with no kernel, carrying out
 // its system calls in this host process.
 //
-//   noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--read-only] [--trace]
+//   noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--env-fd N] [--read-only]
+//                   [--trace]
 //                   [--stats] [--shared-inodes FILE] [--hostname NAME]
 //                   [--user UID:GID[:GID,...]]
 //                   [--mount type=bind|tmpfs,source=HOST,target=GUEST[,readonly]]...
@@ -9,6 +10,9 @@
 //                   [--ready-fd N] [--wait-fifo PATH] [--container-dir DIR]
 //                   -- PROGRAM [ARG...]
 //
+// --env-fd N reads more of the guest's environment from descriptor N until end of file, each
+// NAME=VALUE ending in a NUL byte, and closes it: unlike --env, the values stay out of the
+// command line that every host user can read in /proc.
 // --shared-inodes names the list of inodes the root shares with its image (the container's
 // copy-on-write layer, vfs/copy_up.h). --user sets the guest's credentials, and a translator
 // running as host root checks the guest's file access with them (task/credentials.h).
@@ -83,7 +87,7 @@ struct CommandLine {
 [[noreturn]] void usage_error(const std::string& message) {
   noah::log::error("%s", message.c_str());
   noah::log::error(
-      "usage: noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... "
+      "usage: noah-translator --root DIR [--cwd PATH] [--env NAME=VALUE]... [--env-fd N] "
       "[--read-only] [--trace] [--stats] [--shared-inodes FILE] [--hostname NAME] "
       "[--user UID:GID[:GID,...]] [--mount type=bind,source=HOST,target=GUEST[,readonly]]... "
       "[--tty | --console-socket PATH] [--console-size ROWSxCOLS] [--ready-fd N] "
@@ -132,14 +136,41 @@ bool parse_user(const std::string& text, noah::Credentials& credentials) {
   return true;
 }
 
-int parse_fd(const std::string& text) {
+int parse_fd(const std::string& flag, const std::string& text) {
   char* end = nullptr;
   errno = 0;
   long fd = strtol(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || errno != 0 || fd < 3 || fd > 1024) {
-    usage_error("invalid --ready-fd " + text + ": expected a descriptor number from 3 to 1024");
+    usage_error("invalid " + flag + " " + text + ": expected a descriptor number from 3 to 1024");
   }
   return static_cast<int>(fd);
+}
+
+// Appends the NUL-terminated NAME=VALUE entries readable from `fd` to `env`, and closes `fd`.
+void read_env_fd(int fd, std::vector<std::string>& env) {
+  constexpr size_t kMaxBytes = 16 << 20;  // far above what execve accepts
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) usage_error(std::string("--env-fd: read failed: ") + strerror(errno));
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+    if (text.size() > kMaxBytes) usage_error("--env-fd: more than 16 MiB of environment");
+  }
+  close(fd);
+  if (!text.empty() && text.back() != '\0') usage_error("--env-fd: the last entry has no NUL");
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\0', start);
+    std::string entry = text.substr(start, end - start);
+    if (entry.find('=') == std::string::npos) {
+      usage_error("--env-fd: entry without '=': " + entry.substr(0, 64));
+    }
+    env.push_back(std::move(entry));
+    start = end + 1;
+  }
 }
 
 CommandLine parse(int argc, char** argv) {
@@ -161,6 +192,8 @@ CommandLine parse(int argc, char** argv) {
       line.cwd = value();
     } else if (arg == "--env") {
       line.env.push_back(value());
+    } else if (arg == "--env-fd") {
+      read_env_fd(parse_fd(arg, value()), line.env);
     } else if (arg == "--trace") {
       line.options.trace = true;
     } else if (arg == "--read-only") {
@@ -170,7 +203,7 @@ CommandLine parse(int argc, char** argv) {
     } else if (arg == "--stats") {
       noah::stats::enabled = true;
     } else if (arg == "--ready-fd") {
-      line.ready_fd = parse_fd(value());
+      line.ready_fd = parse_fd(arg, value());
     } else if (arg == "--wait-fifo") {
       line.wait_fifo = value();
     } else if (arg == "--tty") {

@@ -51,6 +51,9 @@ async function usage(): Promise<string> {
 
 /** Runs `noah ARGV...` and resolves to the exit status. */
 export async function main(argv: string[], io: CommandIo = process): Promise<number> {
+  // `noah ps | head -1`: once the reader is gone, the rest of the output is dropped quietly
+  // instead of ending noah with a stack trace.
+  for (const stream of [io.stdout, io.stderr]) stream.on('error', ignoreClosedReader);
   try {
     const first = argv[0];
     if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
@@ -76,6 +79,7 @@ export async function main(argv: string[], io: CommandIo = process): Promise<num
     }
     return await command.run(rest, io);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return ExitStatus.ok;
     if (error instanceof CliError) {
       io.stderr.write(`noah: ${error.message}\n`);
       return error.exitStatus;
@@ -101,4 +105,8 @@ function firstPositional(argv: string[], command: Command): number {
   } catch {
     return argv.length;
   }
+}
+
+function ignoreClosedReader(error: Error): void {
+  if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
 }

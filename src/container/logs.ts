@@ -27,13 +27,12 @@ interface LogCursor {
 }
 
 /**
- * Copies a detached container's stdout.log and stderr.log to `stdout` and `stderr`. With
+ * Copies a container's stdout.log and stderr.log to `stdout` and `stderr`. With
  * `follow`, keeps copying new output until the container is no longer running. With
  * timestamps, since or until, copies whole lines and looks up their times in the log-times
  * record that the supervisor keeps.
  * NOTE: the two streams are kept in separate files, so their relative order is lost and
- * `tailLines` applies to each stream, where Docker counts the lines of both together. A run
- * attached to the terminal (no -d) writes to the terminal only and has no logs.
+ * `tailLines` applies to each stream, where Docker counts the lines of both together.
  */
 export async function copyLogs(
   store: ContainerStore,

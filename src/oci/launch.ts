@@ -12,11 +12,14 @@ import { translatorPath } from '../native';
 import { ProcessSpec } from './config';
 import { OciError } from './errors';
 import { prlimitArgs } from '../runtime/limits';
+import { sendEnvironment } from '../runtime/translator';
 import { Logger } from './log';
 import { ContainerLaunch } from './state';
 
 /** The descriptor on which the translator reports that set-up succeeded (--ready-fd). */
 const readyFd = 3;
+/** The descriptor of the process's environment (--env-fd), kept out of the command line. */
+const envFd = 4;
 
 /** The options of one launch beyond the process object. */
 export interface LaunchOptions {
@@ -42,7 +45,7 @@ export function translatorArgs(
     const groups = additionalGids.length > 0 ? `:${additionalGids.join(',')}` : '';
     args.push('--user', `${uid}:${gid}${groups}`);
   }
-  for (const entry of processSpec.env ?? []) args.push('--env', entry);
+  args.push('--env-fd', String(envFd));
   if (options.tty === true) args.push('--tty');
   if (options.consoleSocket !== undefined) {
     args.push('--console-socket', options.consoleSocket);
@@ -82,8 +85,9 @@ export async function startDetached(
   logger.debug(`start ${executable} ${argv.join(' ')}`);
   const child = spawn(executable, argv, {
     detached: true,
-    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'],
   });
+  sendEnvironment(child, envFd, processSpec.env ?? []);
   const ready = await waitForReady(child);
   if (!ready.ok) throw new OciError(`container process failed to start: ${ready.reason}`);
   return child;
@@ -178,7 +182,10 @@ export async function runForeground(
 ): Promise<number> {
   const [executable, argv] = command(args, processSpec, logger);
   logger.debug(`run ${executable} ${argv.join(' ')}`);
-  const child = spawn(executable, argv, { stdio: 'inherit' });
+  const child = spawn(executable, argv, {
+    stdio: ['inherit', 'inherit', 'inherit', 'ignore', 'pipe'],
+  });
+  sendEnvironment(child, envFd, processSpec.env ?? []);
   await new Promise<void>((resolve, reject) => {
     child.on('spawn', resolve);
     child.on('error', (error) => reject(new OciError(`start ${executable}: ${error.message}`)));

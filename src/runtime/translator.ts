@@ -1,4 +1,5 @@
 import { ChildProcess, spawn, StdioOptions } from 'node:child_process';
+import { Writable } from 'node:stream';
 import * as fs from 'node:fs';
 import { translatorPath } from '../native';
 import { CliError } from '../cli/errors';
@@ -37,10 +38,15 @@ export interface TranslatorLaunch {
   rlimits?: Rlimit[]; // resource limits, set through prlimit(1)
 }
 
-/** Builds the translator's command line for `launch`. */
+/**
+ * The descriptor on which the translator reads the guest's environment (--env-fd): values such
+ * as passwords stay out of its command line, which every host user can read.
+ */
+export const ENV_FD = 3;
+
+/** Builds the translator's command line for `launch`; the environment goes on ENV_FD. */
 export function translatorArgs(launch: TranslatorLaunch): string[] {
-  const args = ['--root', launch.rootfs, '--cwd', launch.cwd];
-  for (const entry of launch.env) args.push('--env', entry);
+  const args = ['--root', launch.rootfs, '--cwd', launch.cwd, '--env-fd', String(ENV_FD)];
   if (launch.trace) args.push('--trace');
   if (launch.readOnly) args.push('--read-only');
   if (launch.sharedInodes !== undefined) args.push('--shared-inodes', launch.sharedInodes);
@@ -92,15 +98,25 @@ export function spawnTranslator(
   detached = false,
 ): ChildProcess {
   const executable = requireTranslator();
+  const standard = typeof stdio === 'string' ? [stdio, stdio, stdio] : stdio.slice(0, ENV_FD);
+  const options = { stdio: [...standard, 'pipe'] as StdioOptions, detached };
   // Limits above the host's were reported when the container was created.
   const limits = prlimitArgs(launch.rlimits ?? [], () => undefined);
-  if (limits.length > 0) {
-    return spawn('prlimit', [...limits, executable, ...translatorArgs(launch)], {
-      stdio,
-      detached,
-    });
-  }
-  return spawn(executable, translatorArgs(launch), { stdio, detached });
+  const child =
+    limits.length > 0
+      ? spawn('prlimit', [...limits, executable, ...translatorArgs(launch)], options)
+      : spawn(executable, translatorArgs(launch), options);
+  sendEnvironment(child, ENV_FD, launch.env);
+  return child;
+}
+
+/** Writes `env` to the child's descriptor `fd` for --env-fd, each entry ending in a NUL byte. */
+export function sendEnvironment(child: ChildProcess, fd: number, env: string[]): void {
+  const pipe = child.stdio[fd] as Writable | null | undefined;
+  if (pipe === null || pipe === undefined) return;
+  // A translator that failed before reading gives EPIPE, and its exit status reports why.
+  pipe.on('error', () => undefined);
+  pipe.end(env.map((entry) => `${entry}\0`).join(''));
 }
 
 /**

@@ -167,6 +167,17 @@ describeKvm('logs of attached runs', () => {
     expect(home.run(['logs', '--tail', '1', 'large']).stdout).toBe('200000\n');
   });
 
+  test('logs into a closed pipe end quietly', () => {
+    const noah = path.join(repoRoot, 'bin', 'noah');
+    const script = `${noah} logs large | head -1; echo "status \${PIPESTATUS[0]}"`;
+    const result = spawnSync('bash', ['-c', script], {
+      encoding: 'utf8',
+      env: { ...noahEnv(), NOAH_HOME: home.dir },
+    });
+    expect(result.stdout).toBe('1\nstatus 0\n');
+    expect(result.stderr).toBe('');
+  });
+
   test('a reader that closes early ends the program with SIGPIPE', () => {
     const noah = path.join(repoRoot, 'bin', 'noah');
     const script = `${noah} run --rm --entrypoint yes ${debian} | head -2; echo "status \${PIPESTATUS[0]}"`;

@@ -83,6 +83,26 @@ describeKvm('noah run options', () => {
     expect(bridge.stderr).toContain('--network bridge is not supported');
   });
 
+  test('-e values stay out of host command lines', () => {
+    const secret = `secret-${process.pid}-value`;
+    home.runDetached(debian, 'secret-env', 'echo "$TOKEN" > /tmp/token; sleep 30', [
+      '-e',
+      `TOKEN=${secret}`,
+    ]);
+    const cmdlines = () =>
+      fs.readdirSync('/proc').flatMap((pid) => {
+        try {
+          return [fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')];
+        } catch {
+          return [];
+        }
+      });
+    expect(cmdlines().filter((line) => line.includes('noah-translator')).length).toBeGreaterThan(0);
+    expect(cmdlines().some((line) => line.includes(secret))).toBe(false);
+    expect(home.run(['exec', 'secret-env', 'sh', '-c', 'echo $TOKEN']).stdout).toBe(`${secret}\n`);
+    expect(home.run(['rm', '-f', 'secret-env']).status).toBe(0);
+  });
+
   test('-p and -P warn that ports are the host ports', () => {
     const warning = 'WARNING: Published ports are discarded when using host network mode\n';
     const published = sh('echo up', '-p', '8080:80', '-p', '127.0.0.1::53/udp');

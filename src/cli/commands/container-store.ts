@@ -23,6 +23,8 @@ export async function forEachContainer(
       await withImageErrors(() => action(store, name));
       if (printNames) io.stdout.write(`${name}\n`);
     } catch (error) {
+      // A reader that went away (`noah logs web | head -1`) ends the output, not in an error.
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return status;
       io.stderr.write(`noah: ${(error as Error).message}\n`);
       status = 1;
     }
