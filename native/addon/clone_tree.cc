@@ -50,6 +50,8 @@ void copy_xattrs(int source_dir, int target_dir, const char* name) {
   // The caller passes directories only; O_NOFOLLOW keeps it so.
   Fd source(openat(source_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   Fd target(openat(target_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  // NOTE: a source directory without its owner's read bit (mode 0311) cannot be opened here, so
+  // its copy loses its attributes, and with them a recorded owner.
   if (source.get() < 0 || target.get() < 0) return;
   ssize_t size = flistxattr(source.get(), nullptr, 0);
   if (size <= 0) return;
