@@ -12,7 +12,9 @@ export interface TreeMetadataFile {
   /**
    * "host": files carry their owners from the layers (the unpacking user was root).
    * "recorded": files belong to the unpacking user, and `owners` holds every owner other than
-   * 0:0, so a path missing from it is owned by root.
+   * 0:0, so a path missing from it is owned by root. cloneTree writes each of these owners into
+   * the user.noah.owner attribute of its file or directory, which the translator presents.
+   * Symlinks cannot have that attribute.
    */
   ownership: 'host' | 'recorded';
   owners: Record<string, [number, number]>;

@@ -143,9 +143,11 @@ int copy_up(int dir, const std::string& name, const struct stat& status) {
   if (result == 0 && fchown(to.get(), status.st_uid, status.st_gid) < 0 && errno != EPERM) {
     result = -errno;
   }
+  // Extended attributes go on while the copy is still mode 0600, because setting a user.* one
+  // (a non-root host keeps owners in user.noah.owner) needs write permission, which 0444 lacks.
+  if (result == 0) copy_xattrs(from.get(), to.get());
   if (result == 0 && fchmod(to.get(), status.st_mode & 07777) < 0) result = -errno;
   if (result == 0) {
-    copy_xattrs(from.get(), to.get());
     timespec times[2] = {status.st_atim, status.st_mtim};
     if (futimens(to.get(), times) < 0) result = -errno;
   }
