@@ -41,13 +41,18 @@ export const containerOptions: OptionSpec[] = [
     short: 'v',
     value: true,
     repeat: true,
-    help: 'bind-mount a host folder: HOST:CONTAINER[:ro]',
+    help:
+      'bind-mount a host folder: HOST:CONTAINER[:ro]; the options z, Z, cached, delegated, ' +
+      'consistent and rprivate (or another propagation mode) are accepted and have no effect',
   },
   {
     name: 'mount',
     value: true,
     repeat: true,
-    help: 'mount: type=bind,source=HOST,target=PATH[,readonly] or type=tmpfs,target=PATH',
+    help:
+      'mount: type=bind,source=HOST,target=PATH[,readonly][,bind-propagation=MODE] or ' +
+      'type=tmpfs,target=PATH[,tmpfs-mode=OCTAL][,tmpfs-size=BYTES]; bind-propagation and ' +
+      'tmpfs-size are accepted and have no effect',
   },
   { name: 'tmpfs', value: true, repeat: true, help: 'mount an empty temporary folder at PATH' },
   { name: 'read-only', help: 'make the root filesystem read-only' },
@@ -57,6 +62,7 @@ export const containerOptions: OptionSpec[] = [
     value: true,
     help: 'network mode: only "host", which is what every container uses',
   },
+  { name: 'net', value: true, help: 'old name of --network, which Docker still accepts' },
   {
     name: 'ulimit',
     value: true,
@@ -198,12 +204,14 @@ export function createOptionsOf(
   imageName: string,
   args: string[],
 ): CreateOptions {
-  const network = optionValue(parsed, 'network');
-  if (network !== undefined && network !== 'host') {
-    throw new UsageError(
-      `--network ${network} is not supported: containers share the host's network ` +
-        '(--network host)',
-    );
+  for (const flag of ['network', 'net']) {
+    const network = optionValue(parsed, flag);
+    if (network !== undefined && network !== 'host') {
+      throw new UsageError(
+        `--${flag} ${network} is not supported: containers share the host's network ` +
+          '(--network host)',
+      );
+    }
   }
   return {
     imageName,

@@ -1,0 +1,86 @@
+/**
+ * Docker `run` options that noah accepts for compatibility: --net, and -v and --mount options
+ * without effect here, through the CLI on the fixture images.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { describeKvm } from '../helpers/kvm';
+import { testRegistryImage } from '../helpers/registry';
+import { NoahHome } from './noah';
+
+let home: NoahHome;
+let debian: string;
+
+beforeAll(() => {
+  home = new NoahHome('docker-options');
+  debian = testRegistryImage('debian').reference;
+  expect(home.run(['pull', debian]).status).toBe(0);
+});
+
+afterAll(() => home.remove());
+
+const sh = (script: string, ...options: string[]) =>
+  home.run(['run', '--rm', ...options, '--entrypoint', 'sh', debian, '-c', script]);
+
+describeKvm('noah run Docker compatibility options', () => {
+  test('--net is the old name of --network', () => {
+    const host = sh('echo shared', '--net=host');
+    expect(host.stdout).toBe('shared\n');
+    expect(host.status).toBe(0);
+    const bridge = sh('true', '--net', 'bridge');
+    expect(bridge.status).toBe(125);
+    expect(bridge.stderr).toContain('--net bridge is not supported');
+  });
+
+  test('-v accepts SELinux and macOS options', () => {
+    const folder = path.join(home.dir, 'shared');
+    fs.mkdirSync(folder);
+    fs.writeFileSync(path.join(folder, 'file'), 'host\n');
+    for (const options of ['z', 'Z', 'cached', 'delegated', 'consistent', 'rw,z', 'rprivate']) {
+      const result = sh('cat /data/file', '-v', `${folder}:/data:${options}`);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe('host\n');
+    }
+    const readOnly = sh('touch /data/new', '-v', `${folder}:/data:ro,z`);
+    expect(readOnly.status).not.toBe(0);
+    expect(fs.existsSync(path.join(folder, 'new'))).toBe(false);
+  });
+
+  test('--mount bind-propagation and tmpfs options', () => {
+    const folder = path.join(home.dir, 'propagation');
+    fs.mkdirSync(folder);
+    const bind = sh(
+      'echo ok > /data/out',
+      '--mount',
+      `type=bind,source=${folder},target=/data,bind-propagation=rprivate`,
+    );
+    expect(bind.stderr).toBe('');
+    expect(fs.readFileSync(path.join(folder, 'out'), 'utf8')).toBe('ok\n');
+    const tmpfs = sh(
+      'stat -c %a /scratch; echo x > /scratch/f && cat /scratch/f',
+      '--mount',
+      'type=tmpfs,target=/scratch,tmpfs-size=64m,tmpfs-mode=770',
+    );
+    expect(tmpfs.stderr).toBe('');
+    expect(tmpfs.stdout).toBe('770\nx\n');
+    expect(sh('stat -c %a /t', '--tmpfs', '/t:size=1m,mode=700').stdout).toBe('700\n');
+    expect(sh('stat -c %a /t', '--tmpfs', '/t').stdout).toBe('1777\n');
+  });
+
+  test('invalid -v and --mount options give 125', () => {
+    const cases: [string[], string][] = [
+      [['-v', '/tmp:/data:zz'], 'invalid volume option "zz"'],
+      [['--mount', 'type=bind,source=/tmp,target=/a,bind-propagation=up'], 'bind-propagation'],
+      [['--mount', 'type=tmpfs,target=/a,tmpfs-size=big'], 'tmpfs-size "big"'],
+      [['--mount', 'type=tmpfs,target=/a,tmpfs-mode=999'], 'the mode "999"'],
+      [['--mount', 'type=bind,source=/tmp,target=/a,tmpfs-mode=700'], 'are for type=tmpfs'],
+      [['--mount', 'type=tmpfs,target=/a,bind-propagation=rprivate'], 'is for type=bind'],
+    ];
+    for (const [options, message] of cases) {
+      const result = sh('true', ...options);
+      expect(result.stderr).toContain(message);
+      expect(result.status).toBe(125);
+    }
+  });
+});
