@@ -14,6 +14,7 @@ import {
   resetTmpfsFolders,
   translatorMounts,
 } from './mounts';
+import { buildLabels, imageLabels } from './labels';
 import { checkName, randomName } from './names';
 import { parseSignal } from './process';
 import { cloneRootfs } from './rootfs';
@@ -43,6 +44,8 @@ export interface CreateOptions {
   readOnly: boolean;
   stopSignal?: string;
   ulimits: string[];
+  labels: string[];
+  labelFiles: string[];
 }
 
 /**
@@ -61,6 +64,7 @@ export async function checkCreateOptions(
   if (options.stopSignal !== undefined) parseSignal(options.stopSignal);
   for (const ulimit of options.ulimits) parseUlimit(ulimit);
   for (const file of options.envFiles) readEnvFile(file);
+  buildLabels({}, options.labelFiles, options.labels);
   if (
     options.hostname !== undefined &&
     !/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(options.hostname)
@@ -158,6 +162,11 @@ export async function createContainer(
       stopSignal: options.stopSignal !== undefined ? parseSignal(options.stopSignal) : 'SIGTERM',
       autoRemove: options.autoRemove,
       ulimits: options.ulimits.map(parseUlimit),
+      labels: buildLabels(
+        imageLabels(await store.images.readBlob(image.id)),
+        options.labelFiles,
+        options.labels,
+      ),
     };
     await writeEtcFiles(folder, hostname);
     await fsp.writeFile(path.join(folder, 'stdout.log'), '');

@@ -52,6 +52,7 @@ export interface ContainerConfig {
   stopSignal: string;
   autoRemove: boolean;
   ulimits?: Rlimit[]; // from --ulimit; absent in records made before it existed
+  labels?: Record<string, string>; // the image's and -l's; absent in records made before them
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited';

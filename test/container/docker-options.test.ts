@@ -1,6 +1,6 @@
 /**
- * Docker `run` options that noah accepts for compatibility: --net, and -v and --mount options
- * without effect here, through the CLI on the fixture images.
+ * Docker `run` options that noah accepts for compatibility: --net, -v and --mount options
+ * without effect here, and labels, through the CLI on the fixture images.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -76,6 +76,53 @@ describeKvm('noah run Docker compatibility options', () => {
       [['--mount', 'type=tmpfs,target=/a,tmpfs-mode=999'], 'the mode "999"'],
       [['--mount', 'type=bind,source=/tmp,target=/a,tmpfs-mode=700'], 'are for type=tmpfs'],
       [['--mount', 'type=tmpfs,target=/a,bind-propagation=rprivate'], 'is for type=bind'],
+    ];
+    for (const [options, message] of cases) {
+      const result = sh('true', ...options);
+      expect(result.stderr).toContain(message);
+      expect(result.status).toBe(125);
+    }
+  });
+
+  test('-l and --label-file set Config.Labels', () => {
+    const file = path.join(home.dir, 'labels');
+    fs.writeFileSync(file, '# a comment\n\nteam=db\nowner=file\n');
+    const created = home.run([
+      'create',
+      '--name',
+      'labelled',
+      '--label-file',
+      file,
+      '-l',
+      'owner=cli',
+      '--label',
+      'empty',
+      debian,
+    ]);
+    expect(created.stderr).toBe('');
+    expect(created.status).toBe(0);
+    const labels = home.run(['inspect', '-f', '{{json .Config.Labels}}', 'labelled']);
+    expect(JSON.parse(labels.stdout)).toEqual({ team: 'db', owner: 'cli', empty: '' });
+    const one = home.run(['inspect', '-f', '{{index .Config.Labels "team"}}', 'labelled']);
+    expect(one.stdout).toBe('db\n');
+    expect(home.run(['rm', 'labelled']).status).toBe(0);
+  });
+
+  test('inspect shows Labels, OOMKilled and NetworkSettings', () => {
+    expect(home.run(['create', '--name', 'plain', debian]).status).toBe(0);
+    const [document] = JSON.parse(home.run(['inspect', 'plain']).stdout);
+    expect(document.Config.Labels).toEqual({});
+    expect(document.State.OOMKilled).toBe(false);
+    expect(document.NetworkSettings.Networks).toEqual({
+      host: { IPAddress: '', Gateway: '', MacAddress: '' },
+    });
+    expect(home.run(['rm', 'plain']).status).toBe(0);
+  });
+
+  test('invalid labels give 125', () => {
+    const cases: [string[], string][] = [
+      [['-l', '=value'], 'invalid label "=value"'],
+      [['--label-file', path.join(home.dir, 'missing')], '--label-file'],
     ];
     for (const [options, message] of cases) {
       const result = sh('true', ...options);

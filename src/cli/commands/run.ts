@@ -82,6 +82,19 @@ export const containerOptions: OptionSpec[] = [
     help: "accepted with a warning: the container's ports are the host's (--network host)",
   },
   {
+    name: 'label',
+    short: 'l',
+    value: true,
+    repeat: true,
+    help: 'set a label, KEY=VALUE, which inspect shows in Config.Labels',
+  },
+  {
+    name: 'label-file',
+    value: true,
+    repeat: true,
+    help: 'read labels from a file, one KEY=VALUE a line',
+  },
+  {
     name: 'init',
     help:
       'accepted and ignored: noah adds no init process, because containers share the ' +
@@ -232,6 +245,8 @@ export function createOptionsOf(
     readOnly: optionFlag(parsed, 'read-only'),
     stopSignal: optionValue(parsed, 'stop-signal'),
     ulimits: parsed.options.get('ulimit') ?? [],
+    labels: parsed.options.get('label') ?? [],
+    labelFiles: parsed.options.get('label-file') ?? [],
   };
 }
 
