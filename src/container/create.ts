@@ -4,7 +4,7 @@ import { ImageRecord, removeTree } from '../image/store';
 import { mergeCommand, readRunConfig } from '../runtime/image-config';
 import { buildEnv, readEnvFile } from './env';
 import { ContainerError } from './errors';
-import { writeEtcFiles } from './etc-files';
+import { parseExtraHost, writeEtcFiles } from './etc-files';
 import {
   checkDuplicateTargets,
   MountRequest,
@@ -46,6 +46,7 @@ export interface CreateOptions {
   ulimits: string[];
   labels: string[];
   labelFiles: string[];
+  extraHosts: string[];
 }
 
 /**
@@ -65,6 +66,7 @@ export async function checkCreateOptions(
   for (const ulimit of options.ulimits) parseUlimit(ulimit);
   for (const file of options.envFiles) readEnvFile(file);
   buildLabels({}, options.labelFiles, options.labels);
+  for (const host of options.extraHosts) parseExtraHost(host);
   if (
     options.hostname !== undefined &&
     !/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(options.hostname)
@@ -167,8 +169,9 @@ export async function createContainer(
         options.labelFiles,
         options.labels,
       ),
+      extraHosts: options.extraHosts,
     };
-    await writeEtcFiles(folder, hostname);
+    await writeEtcFiles(folder, hostname, options.extraHosts.map(parseExtraHost));
     await fsp.writeFile(path.join(folder, 'stdout.log'), '');
     await fsp.writeFile(path.join(folder, 'stderr.log'), '');
     await fsp.mkdir(path.join(folder, 'processes'));

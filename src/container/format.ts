@@ -84,6 +84,7 @@ export function inspectDocument(container: Container, rootfs: string): object {
       AutoRemove: config.autoRemove,
       ReadonlyRootfs: config.readOnly,
       NetworkMode: 'host',
+      ExtraHosts: config.extraHosts?.length ? config.extraHosts : null, // null when none, as Docker shows it
     },
     GraphDriver: {
       Name: 'noah-hardlink',

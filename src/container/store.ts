@@ -53,6 +53,7 @@ export interface ContainerConfig {
   autoRemove: boolean;
   ulimits?: Rlimit[]; // from --ulimit; absent in records made before it existed
   labels?: Record<string, string>; // the image's and -l's; absent in records made before them
+  extraHosts?: string[]; // --add-host values as given; absent in records made before them
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited';

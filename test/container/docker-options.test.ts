@@ -1,6 +1,6 @@
 /**
  * Docker `run` options that noah accepts for compatibility: --net, -v and --mount options
- * without effect here, and labels, through the CLI on the fixture images.
+ * without effect here, labels and --add-host, through the CLI on the fixture images.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -116,13 +116,29 @@ describeKvm('noah run Docker compatibility options', () => {
     expect(document.NetworkSettings.Networks).toEqual({
       host: { IPAddress: '', Gateway: '', MacAddress: '' },
     });
+    expect(document.HostConfig.ExtraHosts).toBeNull();
     expect(home.run(['rm', 'plain']).status).toBe(0);
   });
 
-  test('invalid labels give 125', () => {
+  test('--add-host appends to /etc/hosts', () => {
+    const result = sh(
+      'tail -n 3 /etc/hosts',
+      '--add-host',
+      'db:10.0.0.5',
+      '--add-host=host.docker.internal:host-gateway',
+      '--add-host',
+      'v6=[::1]',
+    );
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('10.0.0.5\tdb\n127.0.0.1\thost.docker.internal\n::1\tv6\n');
+  });
+
+  test('invalid labels and hosts give 125', () => {
     const cases: [string[], string][] = [
       [['-l', '=value'], 'invalid label "=value"'],
       [['--label-file', path.join(home.dir, 'missing')], '--label-file'],
+      [['--add-host', 'db'], 'invalid --add-host "db"'],
+      [['--add-host', 'db:not-an-ip'], 'invalid --add-host "db:not-an-ip"'],
     ];
     for (const [options, message] of cases) {
       const result = sh('true', ...options);

@@ -95,6 +95,12 @@ export const containerOptions: OptionSpec[] = [
     help: 'read labels from a file, one KEY=VALUE a line',
   },
   {
+    name: 'add-host',
+    value: true,
+    repeat: true,
+    help: 'add a line to /etc/hosts, NAME:IP; the IP host-gateway is 127.0.0.1, the host',
+  },
+  {
     name: 'init',
     help:
       'accepted and ignored: noah adds no init process, because containers share the ' +
@@ -247,6 +253,7 @@ export function createOptionsOf(
     ulimits: parsed.options.get('ulimit') ?? [],
     labels: parsed.options.get('label') ?? [],
     labelFiles: parsed.options.get('label-file') ?? [],
+    extraHosts: parsed.options.get('add-host') ?? [],
   };
 }
 
