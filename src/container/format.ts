@@ -85,6 +85,8 @@ export function inspectDocument(container: Container, rootfs: string): object {
       ReadonlyRootfs: config.readOnly,
       NetworkMode: 'host',
       ExtraHosts: config.extraHosts?.length ? config.extraHosts : null, // null when none, as Docker shows it
+      // Only "no" is accepted, because noah has no daemon that could restart a container.
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
     },
     GraphDriver: {
       Name: 'noah-hardlink',

@@ -1,6 +1,7 @@
 /**
  * Docker `run` options that noah accepts for compatibility: --net, -v and --mount options
- * without effect here, labels and --add-host, through the CLI on the fixture images.
+ * without effect here, labels, --add-host and --restart, through the CLI on the fixture
+ * images.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -116,6 +117,7 @@ describeKvm('noah run Docker compatibility options', () => {
     expect(document.NetworkSettings.Networks).toEqual({
       host: { IPAddress: '', Gateway: '', MacAddress: '' },
     });
+    expect(document.HostConfig.RestartPolicy).toEqual({ Name: 'no', MaximumRetryCount: 0 });
     expect(document.HostConfig.ExtraHosts).toBeNull();
     expect(home.run(['rm', 'plain']).status).toBe(0);
   });
@@ -131,6 +133,18 @@ describeKvm('noah run Docker compatibility options', () => {
     );
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('10.0.0.5\tdb\n127.0.0.1\thost.docker.internal\n::1\tv6\n');
+  });
+
+  test('--restart no only', () => {
+    expect(sh('echo once', '--restart', 'no').stdout).toBe('once\n');
+    for (const policy of ['always', 'unless-stopped', 'on-failure', 'on-failure:3']) {
+      const result = sh('true', '--restart', policy);
+      expect(result.stderr).toContain('noah has no daemon to restart containers');
+      expect(result.status).toBe(125);
+    }
+    const bad = sh('true', '--restart', 'sometimes');
+    expect(bad.stderr).toContain('invalid --restart "sometimes"');
+    expect(bad.status).toBe(125);
   });
 
   test('invalid labels and hosts give 125', () => {

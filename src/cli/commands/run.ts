@@ -101,6 +101,11 @@ export const containerOptions: OptionSpec[] = [
     help: 'add a line to /etc/hosts, NAME:IP; the IP host-gateway is 127.0.0.1, the host',
   },
   {
+    name: 'restart',
+    value: true,
+    help: 'restart policy: only "no", because noah has no daemon to restart containers',
+  },
+  {
     name: 'init',
     help:
       'accepted and ignored: noah adds no init process, because containers share the ' +
@@ -217,12 +222,31 @@ function publishesPorts(parsed: ParsedArgs): boolean {
   return specs.length > 0 || optionFlag(parsed, 'publish-all');
 }
 
+/**
+ * Rejects every --restart policy but "no" (Docker's default), with exit status 125, because
+ * restarting a container after it exits or after a reboot needs a daemon, which noah lacks.
+ */
+function checkRestartPolicy(policy: string | undefined): void {
+  if (policy === undefined || policy === 'no') return;
+  if (!/^(always|unless-stopped|on-failure(:[0-9]+)?)$/.test(policy)) {
+    throw new UsageError(
+      `invalid --restart "${policy}": use no, always, unless-stopped or on-failure[:N]`,
+    );
+  }
+  throw new CliError(
+    `--restart ${policy} is not supported: noah has no daemon to restart containers, ` +
+      'so only --restart no is accepted',
+    ExitStatus.noahFailed,
+  );
+}
+
 /** The create options that `parsed` sets, for image `imageName` and command `args`. */
 export function createOptionsOf(
   parsed: ParsedArgs,
   imageName: string,
   args: string[],
 ): CreateOptions {
+  checkRestartPolicy(optionValue(parsed, 'restart'));
   for (const flag of ['network', 'net']) {
     const network = optionValue(parsed, flag);
     if (network !== undefined && network !== 'host') {
