@@ -4,7 +4,7 @@ import { ImageRecord, removeTree } from '../image/store';
 import { mergeCommand, readRunConfig } from '../runtime/image-config';
 import { buildEnv, readEnvFile } from './env';
 import { ContainerError } from './errors';
-import { writeEtcFiles } from './etc-files';
+import { parseExtraHost, writeEtcFiles } from './etc-files';
 import {
   checkDuplicateTargets,
   MountRequest,
@@ -14,6 +14,7 @@ import {
   resetTmpfsFolders,
   translatorMounts,
 } from './mounts';
+import { buildLabels, imageLabels } from './labels';
 import { checkName, randomName } from './names';
 import { parseSignal } from './process';
 import { cloneRootfs } from './rootfs';
@@ -43,6 +44,9 @@ export interface CreateOptions {
   readOnly: boolean;
   stopSignal?: string;
   ulimits: string[];
+  labels: string[];
+  labelFiles: string[];
+  extraHosts: string[];
 }
 
 /**
@@ -61,6 +65,8 @@ export async function checkCreateOptions(
   if (options.stopSignal !== undefined) parseSignal(options.stopSignal);
   for (const ulimit of options.ulimits) parseUlimit(ulimit);
   for (const file of options.envFiles) readEnvFile(file);
+  buildLabels({}, options.labelFiles, options.labels);
+  for (const host of options.extraHosts) parseExtraHost(host);
   if (
     options.hostname !== undefined &&
     !/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(options.hostname)
@@ -158,8 +164,14 @@ export async function createContainer(
       stopSignal: options.stopSignal !== undefined ? parseSignal(options.stopSignal) : 'SIGTERM',
       autoRemove: options.autoRemove,
       ulimits: options.ulimits.map(parseUlimit),
+      labels: buildLabels(
+        imageLabels(await store.images.readBlob(image.id)),
+        options.labelFiles,
+        options.labels,
+      ),
+      extraHosts: options.extraHosts,
     };
-    await writeEtcFiles(folder, hostname);
+    await writeEtcFiles(folder, hostname, options.extraHosts.map(parseExtraHost));
     await fsp.writeFile(path.join(folder, 'stdout.log'), '');
     await fsp.writeFile(path.join(folder, 'stderr.log'), '');
     await fsp.mkdir(path.join(folder, 'processes'));

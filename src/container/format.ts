@@ -71,6 +71,8 @@ export function inspectDocument(container: Container, rootfs: string): object {
     State: {
       Status: state.status,
       Running: state.status === 'running',
+      // The translator's memory is not limited by a cgroup, so no OOM kill is recorded.
+      OOMKilled: false,
       Pid: state.status === 'running' ? state.pid : 0,
       ExitCode: state.exitCode,
       StartedAt: state.startedAt || '0001-01-01T00:00:00Z',
@@ -82,6 +84,9 @@ export function inspectDocument(container: Container, rootfs: string): object {
       AutoRemove: config.autoRemove,
       ReadonlyRootfs: config.readOnly,
       NetworkMode: 'host',
+      ExtraHosts: config.extraHosts?.length ? config.extraHosts : null, // null when none, as Docker shows it
+      // Only "no" is accepted, because noah has no daemon that could restart a container.
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
     },
     GraphDriver: {
       Name: 'noah-hardlink',
@@ -105,6 +110,13 @@ export function inspectDocument(container: Container, rootfs: string): object {
       WorkingDir: config.workingDir,
       Entrypoint: config.entrypoint,
       StopSignal: config.stopSignal,
+      Labels: config.labels ?? {},
+    },
+    NetworkSettings: {
+      // The container uses the host's network stack, so, as with Docker's --network host, it
+      // has no address, gateway or MAC address of its own.
+      IPAddress: '',
+      Networks: { host: { IPAddress: '', Gateway: '', MacAddress: '' } },
     },
   };
 }

@@ -24,8 +24,9 @@ import * as path from 'node:path';
 import { Digest } from '../image/digest';
 import { isErrno, Store, writeFileAtomic } from '../image/store';
 import { Rlimit } from '../runtime/limits';
-import { TranslatorMount, TranslatorUser } from '../runtime/translator';
+import { TranslatorUser } from '../runtime/translator';
 import { ContainerError } from './errors';
+import { ContainerMount } from './mounts';
 import { processAlive, processStartTime } from './process';
 
 /** A container's configuration: what it runs and how, fixed when it is created. */
@@ -44,13 +45,15 @@ export interface ContainerConfig {
   user: string; // as given to -u or by the image, "" for root
   resolvedUser: TranslatorUser;
   hostname: string;
-  mounts: TranslatorMount[];
+  mounts: ContainerMount[];
   readOnly: boolean;
   tty: boolean;
   interactive: boolean;
   stopSignal: string;
   autoRemove: boolean;
   ulimits?: Rlimit[]; // from --ulimit; absent in records made before it existed
+  labels?: Record<string, string>; // the image's and -l's; absent in records made before them
+  extraHosts?: string[]; // --add-host values as given; absent in records made before them
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited';

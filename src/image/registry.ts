@@ -267,7 +267,11 @@ export class RegistryClient {
     return this.scheme;
   }
 
-  /** Runs `attempt`, retrying 429, 5xx and connection failures with exponential back-off. */
+  /**
+   * Runs `attempt`, retrying 429, 5xx and connection failures with exponential back-off. A
+   * host name that does not resolve fails at once, because a retry within seconds rarely
+   * fixes DNS and a mistyped image name would otherwise wait for every back-off.
+   */
   async retrying(
     what: string,
     attempt: () => Promise<Dispatcher.ResponseData>,
@@ -281,6 +285,7 @@ export class RegistryClient {
         response = await attempt();
       } catch (error) {
         if (isCertificateError(error)) throw this.describeError(error, this.scheme);
+        if (isLookupError(error)) throw this.describeError(error, this.scheme, what);
         failure = error;
       }
       const retryable =
@@ -313,6 +318,12 @@ export class RegistryClient {
       return new RegistryError(
         `TLS certificate of registry ${this.host} failed verification (${text}): put the ` +
           `certificate of the CA that signed it in ${certs}`,
+      );
+    }
+    if (isLookupError(error)) {
+      return new RegistryError(
+        `cannot resolve registry host ${this.host} (${text}): check the image name, or the ` +
+          "machine's DNS settings if the name is right",
       );
     }
     return new RegistryError(
@@ -376,6 +387,19 @@ function errorText(error: unknown): string {
   const { message, code, cause } = error as { message?: string; code?: string; cause?: unknown };
   const inner = cause === undefined ? '' : `: ${errorText(cause)}`;
   return `${message ?? String(error)}${code && !String(message).includes(code) ? ` (${code})` : ''}${inner}`;
+}
+
+/**
+ * Returns whether `error`, or an error in its cause chain, is a failed DNS lookup: ENOTFOUND
+ * (no such name) or EAI_AGAIN (no answer, as on a machine without a DNS server).
+ */
+export function isLookupError(error: unknown): boolean {
+  for (let current = error; typeof current === 'object' && current !== null;) {
+    const code = String((current as { code?: unknown }).code ?? '');
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function isCertificateError(error: unknown): boolean {

@@ -41,13 +41,18 @@ export const containerOptions: OptionSpec[] = [
     short: 'v',
     value: true,
     repeat: true,
-    help: 'bind-mount a host folder: HOST:CONTAINER[:ro]',
+    help:
+      'bind-mount a host folder: HOST:CONTAINER[:ro]; the options z, Z, cached, delegated, ' +
+      'consistent and rprivate (or another propagation mode) are accepted and have no effect',
   },
   {
     name: 'mount',
     value: true,
     repeat: true,
-    help: 'mount: type=bind,source=HOST,target=PATH[,readonly] or type=tmpfs,target=PATH',
+    help:
+      'mount: type=bind,source=HOST,target=PATH[,readonly][,bind-propagation=MODE] or ' +
+      'type=tmpfs,target=PATH[,tmpfs-mode=OCTAL][,tmpfs-size=BYTES]; bind-propagation and ' +
+      'tmpfs-size are accepted and have no effect',
   },
   { name: 'tmpfs', value: true, repeat: true, help: 'mount an empty temporary folder at PATH' },
   { name: 'read-only', help: 'make the root filesystem read-only' },
@@ -57,6 +62,7 @@ export const containerOptions: OptionSpec[] = [
     value: true,
     help: 'network mode: only "host", which is what every container uses',
   },
+  { name: 'net', value: true, help: 'old name of --network, which Docker still accepts' },
   {
     name: 'ulimit',
     value: true,
@@ -74,6 +80,30 @@ export const containerOptions: OptionSpec[] = [
     name: 'publish-all',
     short: 'P',
     help: "accepted with a warning: the container's ports are the host's (--network host)",
+  },
+  {
+    name: 'label',
+    short: 'l',
+    value: true,
+    repeat: true,
+    help: 'set a label, KEY=VALUE, which inspect shows in Config.Labels',
+  },
+  {
+    name: 'label-file',
+    value: true,
+    repeat: true,
+    help: 'read labels from a file, one KEY=VALUE a line',
+  },
+  {
+    name: 'add-host',
+    value: true,
+    repeat: true,
+    help: 'add a line to /etc/hosts, NAME:IP; the IP host-gateway is 127.0.0.1, the host',
+  },
+  {
+    name: 'restart',
+    value: true,
+    help: 'restart policy: only "no", because noah has no daemon to restart containers',
   },
   {
     name: 'init',
@@ -192,18 +222,39 @@ function publishesPorts(parsed: ParsedArgs): boolean {
   return specs.length > 0 || optionFlag(parsed, 'publish-all');
 }
 
+/**
+ * Rejects every --restart policy but "no" (Docker's default), with exit status 125, because
+ * restarting a container after it exits or after a reboot needs a daemon, which noah lacks.
+ */
+function checkRestartPolicy(policy: string | undefined): void {
+  if (policy === undefined || policy === 'no') return;
+  if (!/^(always|unless-stopped|on-failure(:[0-9]+)?)$/.test(policy)) {
+    throw new UsageError(
+      `invalid --restart "${policy}": use no, always, unless-stopped or on-failure[:N]`,
+    );
+  }
+  throw new CliError(
+    `--restart ${policy} is not supported: noah has no daemon to restart containers, ` +
+      'so only --restart no is accepted',
+    ExitStatus.noahFailed,
+  );
+}
+
 /** The create options that `parsed` sets, for image `imageName` and command `args`. */
 export function createOptionsOf(
   parsed: ParsedArgs,
   imageName: string,
   args: string[],
 ): CreateOptions {
-  const network = optionValue(parsed, 'network');
-  if (network !== undefined && network !== 'host') {
-    throw new UsageError(
-      `--network ${network} is not supported: containers share the host's network ` +
-        '(--network host)',
-    );
+  checkRestartPolicy(optionValue(parsed, 'restart'));
+  for (const flag of ['network', 'net']) {
+    const network = optionValue(parsed, flag);
+    if (network !== undefined && network !== 'host') {
+      throw new UsageError(
+        `--${flag} ${network} is not supported: containers share the host's network ` +
+          '(--network host)',
+      );
+    }
   }
   return {
     imageName,
@@ -224,6 +275,9 @@ export function createOptionsOf(
     readOnly: optionFlag(parsed, 'read-only'),
     stopSignal: optionValue(parsed, 'stop-signal'),
     ulimits: parsed.options.get('ulimit') ?? [],
+    labels: parsed.options.get('label') ?? [],
+    labelFiles: parsed.options.get('label-file') ?? [],
+    extraHosts: parsed.options.get('add-host') ?? [],
   };
 }
 
