@@ -56,6 +56,8 @@ function makeImage(): string {
   }
   const programs = path.join(tree, installDir);
   fs.mkdirSync(programs, { recursive: true });
+  // The native run binds the host's /dev there; a fixture built afresh has no /dev folder.
+  fs.mkdirSync(path.join(tree, 'dev'), { recursive: true });
   for (const linking of linkings) {
     const source = path.join(__dirname, 'programs', 'drop.c');
     const output = path.join(programs, `drop-${linking}`);
