@@ -364,6 +364,28 @@ describeKvm('detached containers', () => {
     expect(home.run(['rm', 'user-of-image']).status).toBe(0);
   });
 
+  test('rmi -f refuses an image a running container uses', () => {
+    const busybox = testRegistryImage('busybox').reference;
+    expect(home.run(['pull', busybox]).status).toBe(0);
+    const id = home.runDetached(busybox, 'busybox-runner', 'sleep 60');
+    const refused = home.run(['rmi', '-f', busybox]);
+    expect(refused.stderr).toMatch(
+      /conflict: unable to delete [0-9a-f]{12} \(cannot be forced\) - image is being used by running container /,
+    );
+    expect(refused.stderr).toContain(`running container ${id.slice(0, 12)}\n`);
+    expect(refused.status).toBe(1);
+    expect(home.run(['image', 'inspect', busybox]).status).toBe(0);
+    // Once the container has stopped, --force removes the image, as Docker allows.
+    expect(home.run(['stop', '-t', '0', id]).status).toBe(0);
+    const forced = home.run(['rmi', '-f', busybox]);
+    expect(forced.stderr).toBe('');
+    expect(forced.stdout).toContain('Deleted: sha256:');
+    expect(forced.status).toBe(0);
+    expect(home.run(['rm', id]).status).toBe(0);
+    // Later tests run busybox.
+    expect(home.run(['pull', busybox]).status).toBe(0);
+  });
+
   test('exec of an unknown name pulls nothing', () => {
     const missing = home.run(['exec', 'no-such-container-or-image', 'true']);
     expect(missing.status).toBe(1);
