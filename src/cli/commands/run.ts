@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { isatty } from 'node:tty';
 import { resolveImage } from '../../image/images';
 import { NotFoundError } from '../../image/errors';
 import { ImageRecord, Store } from '../../image/store';
@@ -145,6 +146,16 @@ async function asNoahFailure<T>(action: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof CliError) throw new CliError(error.message, ExitStatus.noahFailed);
     throw error;
+/**
+ * Raises Docker's error (status 1) when -i and -t attach a stdin that is not a terminal, as in
+ * `echo hi | docker run -it`. With -t alone, stdin is not attached, so any stdin works.
+ */
+export function checkInputTerminal(interactive: boolean, tty: boolean): void {
+  if (interactive && tty && !isatty(0)) {
+    throw new CliError('the input device is not a TTY', ExitStatus.failure);
+  }
+}
+
   }
 }
 
@@ -272,3 +283,6 @@ async function runImage(parsed: ParsedArgs, io: CommandIo): Promise<number> {
   }
   return asNoahFailure(() => withImageErrors(() => startAttached(store, config.id)));
 }
+  if (!optionFlag(parsed, 'detach')) {
+    checkInputTerminal(optionFlag(parsed, 'interactive'), optionFlag(parsed, 'tty'));
+  }
