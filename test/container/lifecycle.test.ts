@@ -309,7 +309,7 @@ describeKvm('detached containers', () => {
     expect(home.run(['rm', 'foreground']).status).toBe(0);
   });
 
-  test('-d with a missing command: exited 127', () => {
+  test('-d with a missing command: status 127', () => {
     const result = home.run([
       'run',
       '-d',
@@ -319,12 +319,49 @@ describeKvm('detached containers', () => {
       'nope',
       debian,
     ]);
-    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('"nope": executable file not found');
+    expect(result.status).toBe(127);
+    // Docker prints the ID it created, and keeps the container as created with the status.
+    expect(result.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(inspect('missing-command').State).toMatchObject({ Status: 'created', ExitCode: 127 });
+    expect(home.run(['ps', '-a']).stdout).toMatch(/Created\s+missing-command/);
     expect(home.run(['wait', 'missing-command']).stdout).toBe('127\n');
-    expect(home.run(['logs', 'missing-command']).stderr).toContain(
-      '"nope": executable file not found',
-    );
     expect(home.run(['rm', 'missing-command']).status).toBe(0);
+  });
+
+  test('-d with a file that cannot run: status 126', () => {
+    const args = ['--name', 'not-executable', '--entrypoint', '/etc', debian];
+    const result = home.run(['run', '-d', ...args]);
+    expect(result.stderr).toContain('/etc');
+    expect(result.status).toBe(126);
+    expect(inspect('not-executable').State).toMatchObject({ Status: 'created', ExitCode: 126 });
+    expect(home.run(['rm', 'not-executable']).status).toBe(0);
+  });
+
+  test('-d --rm with a missing command: status 127, removed', () => {
+    const args = ['--rm', '--name', 'missing-removed', '--entrypoint', 'nope', debian];
+    const result = home.run(['run', '-d', ...args]);
+    expect(result.stderr).toContain('"nope": executable file not found');
+    expect(result.status).toBe(127);
+    expect(home.run(['ps', '-a']).stdout).not.toContain('missing-removed');
+  });
+
+  test('start with a missing command: status 1', () => {
+    const args = ['--name', 'missing-start', '--entrypoint', 'nope', debian];
+    expect(home.run(['create', ...args]).status).toBe(0);
+    const started = home.run(['start', 'missing-start']);
+    expect(started.stderr).toContain('"nope": executable file not found');
+    expect(started.stdout).toBe('');
+    expect(started.status).toBe(1);
+    expect(inspect('missing-start').State).toMatchObject({ Status: 'created', ExitCode: 127 });
+    expect(home.run(['rm', 'missing-start']).status).toBe(0);
+  });
+
+  test('-d of a command that exits 127 itself: started', () => {
+    const id = detached('exits-127', 'exit 127');
+    expect(home.run(['wait', id]).stdout).toBe('127\n');
+    expect(inspect('exits-127').State).toMatchObject({ Status: 'exited', ExitCode: 127 });
+    expect(home.run(['rm', id]).status).toBe(0);
   });
 
   test('inspect of an unknown name: status 1 and []', () => {

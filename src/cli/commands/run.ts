@@ -5,7 +5,11 @@ import { NotFoundError } from '../../image/errors';
 import { ImageRecord, Store } from '../../image/store';
 import { checkCreateOptions, createContainer, CreateOptions } from '../../container/create';
 import { buildEnv } from '../../container/env';
-import { startAttached, startDetached } from '../../container/lifecycle';
+import {
+  ProgramNotLoadedError,
+  startAttached,
+  startDetached,
+} from '../../container/lifecycle';
 import { ContainerConfig, ContainerStore } from '../../container/store';
 import { prlimitArgs } from '../../runtime/limits';
 import { runTranslator } from '../../runtime/translator';
@@ -139,13 +143,6 @@ function workdirOption(parsed: ParsedArgs): string | undefined {
   return workdir;
 }
 
-/** Runs `action`, turning its CLI errors into exit status 125, as docker run reports them. */
-async function asNoahFailure<T>(action: () => Promise<T>): Promise<T> {
-  try {
-    return await action();
-  } catch (error) {
-    if (error instanceof CliError) throw new CliError(error.message, ExitStatus.noahFailed);
-    throw error;
 /**
  * Raises Docker's error (status 1) when -i and -t attach a stdin that is not a terminal, as in
  * `echo hi | docker run -it`. With -t alone, stdin is not attached, so any stdin works.
@@ -156,6 +153,15 @@ export function checkInputTerminal(interactive: boolean, tty: boolean): void {
   }
 }
 
+/** Runs `action`, turning its CLI errors into exit status 125, as docker run reports them. */
+async function asNoahFailure<T>(action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    // The status of a program the translator could not load is its own: 126 or 127.
+    if (error instanceof ProgramNotLoadedError) throw error;
+    if (error instanceof CliError) throw new CliError(error.message, ExitStatus.noahFailed);
+    throw error;
   }
 }
 
@@ -275,14 +281,20 @@ export async function createFromArgs(
  * with -d in the background under a supervisor, printing the container ID.
  */
 async function runImage(parsed: ParsedArgs, io: CommandIo): Promise<number> {
+  if (!optionFlag(parsed, 'detach')) {
+    checkInputTerminal(optionFlag(parsed, 'interactive'), optionFlag(parsed, 'tty'));
+  }
   const { store, config } = await createFromArgs(parsed, io);
   if (optionFlag(parsed, 'detach')) {
-    await asNoahFailure(() => withImageErrors(() => startDetached(store, config.id)));
+    try {
+      await asNoahFailure(() => withImageErrors(() => startDetached(store, config.id)));
+    } catch (error) {
+      // Docker prints the ID of the container it created even when its command is not found.
+      if (error instanceof ProgramNotLoadedError) io.stdout.write(`${config.id}\n`);
+      throw error;
+    }
     io.stdout.write(`${config.id}\n`);
     return ExitStatus.ok;
   }
   return asNoahFailure(() => withImageErrors(() => startAttached(store, config.id)));
 }
-  if (!optionFlag(parsed, 'detach')) {
-    checkInputTerminal(optionFlag(parsed, 'interactive'), optionFlag(parsed, 'tty'));
-  }

@@ -24,7 +24,10 @@ export const waitCommand: Command = {
           await waitUntilStopped(store, config.id);
           const now = await store.read(config.id);
           if (now === undefined) throw new Error(`container ${name} was removed`);
-          if (now.state.status === 'exited') {
+          // A created container with a finish time was started, but its command could not
+          // be loaded: it has the status of that failure, as in Docker.
+          const failedStart = now.state.status === 'created' && now.state.finishedAt !== '';
+          if (now.state.status === 'exited' || failedStart) {
             io.stdout.write(`${now.state.exitCode}\n`);
             return;
           }
