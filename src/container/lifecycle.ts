@@ -113,7 +113,7 @@ async function recordExit(
     state.exitCode = status;
     state.finishedAt = new Date().toISOString();
     state.exitRecorded = true;
-  });
+  }, status);
   if (container.config.autoRemove) await store.remove(container.config.id);
 }
 

@@ -376,6 +376,36 @@ describeKvm('detached containers', () => {
     await waitFor(() => !home.containerIds().includes(id));
   });
 
+  test('wait on an --rm container: its status', async () => {
+    const id = detached('removed-waited', 'sleep 1; exit 3', '--rm');
+    const waited = home.run(['wait', 'removed-waited']);
+    expect(waited.stderr).toBe('');
+    expect(waited.stdout).toBe('3\n');
+    expect(waited.status).toBe(0);
+    await waitFor(() => !home.containerIds().includes(id));
+    // The waiter file is gone with its waiter.
+    expect(home.temporariesNow().filter((name) => name.includes('-wait-'))).toEqual([]);
+  });
+
+  test('two waits on an --rm container: both get its status', async () => {
+    detached('removed-twice', 'sleep 1; exit 4', '--rm');
+    const first = home.start(['wait', 'removed-twice']);
+    const second = home.start(['wait', 'removed-twice']);
+    expect((await first).stdout).toBe('4\n');
+    expect((await second).stdout).toBe('4\n');
+  });
+
+  test('wait on a container that rm -f removes: 137', async () => {
+    detached('force-removed', 'sleep 60');
+    const waiting = home.start(['wait', 'force-removed']);
+    // Give the wait time to register before the container goes.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(home.run(['rm', '-f', 'force-removed']).status).toBe(0);
+    const waited = await waiting;
+    expect(waited.stdout).toBe('137\n');
+    expect(waited.status).toBe(0);
+  });
+
   test('container prune removes stopped containers only', () => {
     const running = detached('pruned-running', 'sleep 60');
     expect(home.run(['run', '--name', 'pruned-exited', debian]).status).toBe(0);
