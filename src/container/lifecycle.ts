@@ -33,6 +33,7 @@ async function launchRecorded(
   id: string,
   stdio: StdioEntry[],
   ownProcessGroup: boolean,
+  trace = false,
 ): Promise<{ exited: Promise<number>; loaded: Promise<boolean>; container: Container }> {
   return store.images.withLock(async () => {
     const container = await store.read(id);
@@ -42,6 +43,7 @@ async function launchRecorded(
     }
     resetTmpfsFolders(container.config.mounts);
     const launch = { ...containerLaunch(store, container.config), readyFd: stdio.length };
+    if (trace) launch.trace = true;
     const child = spawnTranslator(launch, [...stdio, 'pipe'], ownProcessGroup);
     // Listen for the exit now: a command as short as `true` can end while the state is
     // written, and Node does not repeat an 'exit' event for a listener added later.
@@ -123,12 +125,13 @@ async function recordExit(
  * the container's logs (AttachedOutput); with -t the translator relays the pseudo-terminal's
  * output into the same pipes. This process is the supervisor: it records the exit. The
  * translator stays in this process group, so the terminal's job control and window-size
- * signals reach it.
+ * signals reach it. `trace` prints each system call to stderr (--trace).
  */
 export async function startAttached(
   store: ContainerStore,
   id: string,
   interactive = false,
+  trace = false,
 ): Promise<number> {
   const container = await store.get(id);
   const attachStdin = interactive || container.config.interactive || container.config.tty;
@@ -136,7 +139,7 @@ export async function startAttached(
   const stdio: StdioEntry[] = [attachStdin ? 'inherit' : 'ignore', ...copied.childEnds];
   let launched;
   try {
-    launched = await launchRecorded(store, container.config.id, stdio, false);
+    launched = await launchRecorded(store, container.config.id, stdio, false, trace);
   } catch (error) {
     copied.start(false);
     throw error;
@@ -240,16 +243,24 @@ export class ProgramNotLoadedError extends ContainerError {
  *
  * Raises ProgramNotLoadedError, with the translator's exit status (127 not found, 126 not
  * executable) and message, when the program could not be loaded. The container is then left
- * created, as Docker leaves it, or removed with --rm.
+ * created, as Docker leaves it, or removed with --rm. `trace` traces system calls into
+ * stderr.log.
  */
-export async function startDetached(store: ContainerStore, id: string): Promise<void> {
+export async function startDetached(
+  store: ContainerStore,
+  id: string,
+  trace = false,
+): Promise<void> {
   const container = await store.get(id);
   if (container.state.status === 'running') return;
   const script = path.join(__dirname, 'supervisor.js');
+  const env: NodeJS.ProcessEnv = { ...process.env, NOAH_HOME: path.dirname(store.root) };
+  // The supervisor's translator reads NOAH_TRACE (containerLaunch), and traces to stderr.log.
+  if (trace) env.NOAH_TRACE = '1';
   const supervisor = spawn(process.execPath, [script, container.config.id], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NOAH_HOME: path.dirname(store.root) },
+    env,
   });
   const text = await readLine(supervisor.stdio[3] as Readable);
   supervisor.unref();

@@ -252,6 +252,18 @@ describeKvm('noah run options', () => {
     expect(home.run(['rm', '-f', result.stdout.trim()]).status).toBe(0);
   });
 
+  test('--trace prints system calls of an image run', () => {
+    const result = home.run(['run', '--rm', '--trace', '--entrypoint', 'true', debian]);
+    expect(result.stderr).toContain('execve("');
+    expect(result.status).toBe(0);
+    const detached = home.run(['run', '-d', '--trace', '--entrypoint', 'true', debian]);
+    expect(detached.status).toBe(0);
+    const id = detached.stdout.trim();
+    expect(home.run(['wait', id]).stdout).toBe('0\n');
+    expect(home.run(['logs', id]).stderr).toContain('execve("');
+    expect(home.run(['rm', id]).status).toBe(0);
+  });
+
   test('a signal that ends the command gives 128+N', () => {
     // The sleep keeps sh alive until the signal arrives: the translator may deliver a signal a
     // process sends itself only after a later system call.

@@ -103,7 +103,10 @@ export const runCommand: Command = {
     ...containerOptions,
     { name: 'detach', short: 'd', help: 'run in the background and print the container ID' },
     { name: 'rm', help: 'remove the container when it exits' },
-    { name: 'trace', help: 'print each system call to stderr, as strace does' },
+    {
+      name: 'trace',
+      help: 'print each system call to stderr, as strace does (with -d, to the logs)',
+    },
   ],
   async run(argv, io) {
     const parsed = parseArgs(argv, this.options, true);
@@ -285,9 +288,10 @@ async function runImage(parsed: ParsedArgs, io: CommandIo): Promise<number> {
     checkInputTerminal(optionFlag(parsed, 'interactive'), optionFlag(parsed, 'tty'));
   }
   const { store, config } = await createFromArgs(parsed, io);
+  const trace = optionFlag(parsed, 'trace');
   if (optionFlag(parsed, 'detach')) {
     try {
-      await asNoahFailure(() => withImageErrors(() => startDetached(store, config.id)));
+      await asNoahFailure(() => withImageErrors(() => startDetached(store, config.id, trace)));
     } catch (error) {
       // Docker prints the ID of the container it created even when its command is not found.
       if (error instanceof ProgramNotLoadedError) io.stdout.write(`${config.id}\n`);
@@ -296,5 +300,7 @@ async function runImage(parsed: ParsedArgs, io: CommandIo): Promise<number> {
     io.stdout.write(`${config.id}\n`);
     return ExitStatus.ok;
   }
-  return asNoahFailure(() => withImageErrors(() => startAttached(store, config.id)));
+  return asNoahFailure(() =>
+    withImageErrors(() => startAttached(store, config.id, false, trace)),
+  );
 }
