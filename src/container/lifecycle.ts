@@ -168,10 +168,13 @@ export async function superviseDetached(
   report: (outcome: StartReport) => void,
 ): Promise<void> {
   const dir = store.dir(id);
+  const stdoutLog = path.join(dir, 'stdout.log');
   const stderrLog = path.join(dir, 'stderr.log');
-  const stdout = fs.openSync(path.join(dir, 'stdout.log'), 'a');
+  const stdout = fs.openSync(stdoutLog, 'a');
   const stderr = fs.openSync(stderrLog, 'a');
-  // The translator's message about a program it could not load is what it appends here.
+  // The translator's message about a program it could not load is what it appends to
+  // stderr.log, or to stdout.log with -t, where the pseudo-terminal carries both streams.
+  const stdoutStart = fs.fstatSync(stdout).size;
   const stderrStart = fs.fstatSync(stderr).size;
   const container = await store.get(id);
   // With -i or -t, stdin is a pipe this process keeps open and never writes, so a shell waits
@@ -206,7 +209,8 @@ export async function superviseDetached(
   }
   logTimes.stop();
   if (!loaded) {
-    const message = readFrom(stderrLog, stderrStart).trim();
+    const output = readFrom(stderrLog, stderrStart) + readFrom(stdoutLog, stdoutStart);
+    const message = output.trim() || `the translator exited with status ${status}`;
     await recordExit(store, launched.container, status, loaded);
     report({ loaded: false, status, message });
     return;

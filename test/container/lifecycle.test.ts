@@ -346,6 +346,14 @@ describeKvm('detached containers', () => {
     expect(home.run(['ps', '-a']).stdout).not.toContain('missing-removed');
   });
 
+  test('-d -t with a missing command: status 127', () => {
+    const args = ['--name', 'missing-tty', '-t', '--entrypoint', 'nope', debian];
+    const result = home.run(['run', '-d', ...args]);
+    expect(result.stderr).toContain('"nope": executable file not found');
+    expect(result.status).toBe(127);
+    expect(home.run(['rm', 'missing-tty']).status).toBe(0);
+  });
+
   test('start with a missing command: status 1', () => {
     const args = ['--name', 'missing-start', '--entrypoint', 'nope', debian];
     expect(home.run(['create', ...args]).status).toBe(0);
