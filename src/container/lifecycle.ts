@@ -110,12 +110,16 @@ async function recordExit(
   for (const pid of containerProcesses(store, container)) sendSignal(pid, 'SIGKILL');
   // The last output must be in the log before the exit is, for a `noah logs` that follows.
   await output?.finish();
-  await store.updateState(container.config.id, (state) => {
-    state.status = loaded ? 'exited' : 'created';
-    state.exitCode = status;
-    state.finishedAt = new Date().toISOString();
-    state.exitRecorded = true;
-  }, status);
+  await store.updateState(
+    container.config.id,
+    (state) => {
+      state.status = loaded ? 'exited' : 'created';
+      state.exitCode = status;
+      state.finishedAt = new Date().toISOString();
+      state.exitRecorded = true;
+    },
+    status,
+  );
   if (container.config.autoRemove) await store.remove(container.config.id);
 }
 

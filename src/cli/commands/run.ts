@@ -5,11 +5,7 @@ import { NotFoundError } from '../../image/errors';
 import { ImageRecord, Store } from '../../image/store';
 import { checkCreateOptions, createContainer, CreateOptions } from '../../container/create';
 import { buildEnv } from '../../container/env';
-import {
-  ProgramNotLoadedError,
-  startAttached,
-  startDetached,
-} from '../../container/lifecycle';
+import { ProgramNotLoadedError, startAttached, startDetached } from '../../container/lifecycle';
 import { ContainerConfig, ContainerStore } from '../../container/store';
 import { prlimitArgs } from '../../runtime/limits';
 import { runTranslator } from '../../runtime/translator';
@@ -300,7 +296,5 @@ async function runImage(parsed: ParsedArgs, io: CommandIo): Promise<number> {
     io.stdout.write(`${config.id}\n`);
     return ExitStatus.ok;
   }
-  return asNoahFailure(() =>
-    withImageErrors(() => startAttached(store, config.id, false, trace)),
-  );
+  return asNoahFailure(() => withImageErrors(() => startAttached(store, config.id, false, trace)));
 }
