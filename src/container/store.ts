@@ -13,6 +13,7 @@
  *   containers/ID/log-times        when the logs grew, for `noah logs -t` (see log-times.ts).
  *   containers/ID/tmpfs/N/         the host folder behind the Nth tmpfs mount.
  *   containers/ID/processes/       the translator's --container-dir.
+ *   tmp/PID-RANDOM-wait-ID         a `noah wait` on container ID, filled with its exit status.
  *
  * A container is assembled under tmp/ and renamed into containers/ complete, and removed by a
  * rename back into tmp/ before its files are deleted, so a crash never leaves half of one.
@@ -200,19 +201,55 @@ export class ContainerStore {
 
   /**
    * Reads the state under the store lock, applies `change` and writes it back. Resolves to
-   * undefined, writing nothing, when the container was removed meanwhile.
+   * undefined, writing nothing, when the container was removed meanwhile. With `exitCode`, the
+   * waiter files of `noah wait` commands get it under the same lock (`addWaiter`).
    */
   async updateState(
     id: string,
     change: (state: ContainerState) => void,
+    exitCode?: number,
   ): Promise<ContainerState | undefined> {
     return this.images.withLock(async () => {
       const container = await this.read(id);
       if (container === undefined) return undefined;
       change(container.state);
       await this.writeState(id, container.state);
+      if (exitCode !== undefined) await this.fillWaiters(id, exitCode);
       return container.state;
     });
+  }
+
+  /**
+   * Registers this process as waiting for the exit of container `id`, so that an exit recorded
+   * later reaches it even when --rm removes the container first. The waiter file is
+   * tmp/PID-RANDOM-wait-ID, which the exit fills with the status. Returns the file, or
+   * undefined when the container no longer exists. A waiter that dies leaves its file to the
+   * next store user, which removes files of processes that have ended.
+   */
+  async addWaiter(id: string): Promise<string | undefined> {
+    const file = this.images.temporaryPath(`wait-${id}`);
+    return this.images.withLock(async () => {
+      if ((await this.read(id)) === undefined) return undefined;
+      await fsp.writeFile(file, '');
+      return file;
+    });
+  }
+
+  /** Returns the exit status that `fillWaiters` wrote to `file`, or undefined before that. */
+  async readWaiter(file: string): Promise<number | undefined> {
+    const text = await fsp.readFile(file, 'utf8').catch(() => '');
+    return /^[0-9]+\n$/.test(text) ? Number(text) : undefined;
+  }
+
+  /** Writes `exitCode` to every waiter file of container `id`; call with the store lock held. */
+  private async fillWaiters(id: string, exitCode: number): Promise<void> {
+    const suffix = `-wait-${id}`;
+    for (const name of await fsp.readdir(this.images.tmpDir)) {
+      if (!name.endsWith(suffix)) continue;
+      // Written whole and renamed, so a waiter never reads half a number.
+      const file = path.join(this.images.tmpDir, name);
+      await writeFileAtomic(file, `${exitCode}\n`, this.images.temporaryPath('wait-status'), 0o644);
+    }
   }
 
   /**

@@ -36,6 +36,7 @@ export interface TranslatorLaunch {
   containerDir?: string; // host folder where the container's translator processes register
   tty?: boolean; // give the program a pseudo-terminal
   rlimits?: Rlimit[]; // resource limits, set through prlimit(1)
+  readyFd?: number; // descriptor the translator writes one byte to once the program is loaded
 }
 
 /**
@@ -55,6 +56,7 @@ export function translatorArgs(launch: TranslatorLaunch): string[] {
   if (launch.user !== undefined) args.push('--user', userArgument(launch.user));
   if (launch.containerDir !== undefined) args.push('--container-dir', launch.containerDir);
   if (launch.tty) args.push('--tty');
+  if (launch.readyFd !== undefined) args.push('--ready-fd', String(launch.readyFd));
   args.push('--', ...launch.argv);
   return args;
 }

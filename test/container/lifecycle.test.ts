@@ -309,7 +309,7 @@ describeKvm('detached containers', () => {
     expect(home.run(['rm', 'foreground']).status).toBe(0);
   });
 
-  test('-d with a missing command: exited 127', () => {
+  test('-d with a missing command: status 127', () => {
     const result = home.run([
       'run',
       '-d',
@@ -319,12 +319,57 @@ describeKvm('detached containers', () => {
       'nope',
       debian,
     ]);
-    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('"nope": executable file not found');
+    expect(result.status).toBe(127);
+    // Docker prints the ID it created, and keeps the container as created with the status.
+    expect(result.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(inspect('missing-command').State).toMatchObject({ Status: 'created', ExitCode: 127 });
+    expect(home.run(['ps', '-a']).stdout).toMatch(/Created\s+missing-command/);
     expect(home.run(['wait', 'missing-command']).stdout).toBe('127\n');
-    expect(home.run(['logs', 'missing-command']).stderr).toContain(
-      '"nope": executable file not found',
-    );
     expect(home.run(['rm', 'missing-command']).status).toBe(0);
+  });
+
+  test('-d with a file that cannot run: status 126', () => {
+    const args = ['--name', 'not-executable', '--entrypoint', '/etc', debian];
+    const result = home.run(['run', '-d', ...args]);
+    expect(result.stderr).toContain('/etc');
+    expect(result.status).toBe(126);
+    expect(inspect('not-executable').State).toMatchObject({ Status: 'created', ExitCode: 126 });
+    expect(home.run(['rm', 'not-executable']).status).toBe(0);
+  });
+
+  test('-d --rm with a missing command: status 127, removed', () => {
+    const args = ['--rm', '--name', 'missing-removed', '--entrypoint', 'nope', debian];
+    const result = home.run(['run', '-d', ...args]);
+    expect(result.stderr).toContain('"nope": executable file not found');
+    expect(result.status).toBe(127);
+    expect(home.run(['ps', '-a']).stdout).not.toContain('missing-removed');
+  });
+
+  test('-d -t with a missing command: status 127', () => {
+    const args = ['--name', 'missing-tty', '-t', '--entrypoint', 'nope', debian];
+    const result = home.run(['run', '-d', ...args]);
+    expect(result.stderr).toContain('"nope": executable file not found');
+    expect(result.status).toBe(127);
+    expect(home.run(['rm', 'missing-tty']).status).toBe(0);
+  });
+
+  test('start with a missing command: status 1', () => {
+    const args = ['--name', 'missing-start', '--entrypoint', 'nope', debian];
+    expect(home.run(['create', ...args]).status).toBe(0);
+    const started = home.run(['start', 'missing-start']);
+    expect(started.stderr).toContain('"nope": executable file not found');
+    expect(started.stdout).toBe('');
+    expect(started.status).toBe(1);
+    expect(inspect('missing-start').State).toMatchObject({ Status: 'created', ExitCode: 127 });
+    expect(home.run(['rm', 'missing-start']).status).toBe(0);
+  });
+
+  test('-d of a command that exits 127 itself: started', () => {
+    const id = detached('exits-127', 'exit 127');
+    expect(home.run(['wait', id]).stdout).toBe('127\n');
+    expect(inspect('exits-127').State).toMatchObject({ Status: 'exited', ExitCode: 127 });
+    expect(home.run(['rm', id]).status).toBe(0);
   });
 
   test('inspect of an unknown name: status 1 and []', () => {
@@ -337,6 +382,36 @@ describeKvm('detached containers', () => {
   test('-d --rm removes the container after it exits', async () => {
     const id = detached('short', 'exit 0', '--rm');
     await waitFor(() => !home.containerIds().includes(id));
+  });
+
+  test('wait on an --rm container: its status', async () => {
+    const id = detached('removed-waited', 'sleep 1; exit 3', '--rm');
+    const waited = home.run(['wait', 'removed-waited']);
+    expect(waited.stderr).toBe('');
+    expect(waited.stdout).toBe('3\n');
+    expect(waited.status).toBe(0);
+    await waitFor(() => !home.containerIds().includes(id));
+    // The waiter file is gone with its waiter.
+    expect(home.temporariesNow().filter((name) => name.includes('-wait-'))).toEqual([]);
+  });
+
+  test('two waits on an --rm container: both get its status', async () => {
+    detached('removed-twice', 'sleep 1; exit 4', '--rm');
+    const first = home.start(['wait', 'removed-twice']);
+    const second = home.start(['wait', 'removed-twice']);
+    expect((await first).stdout).toBe('4\n');
+    expect((await second).stdout).toBe('4\n');
+  });
+
+  test('wait on a container that rm -f removes: 137', async () => {
+    detached('force-removed', 'sleep 60');
+    const waiting = home.start(['wait', 'force-removed']);
+    // Give the wait time to register before the container goes.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(home.run(['rm', '-f', 'force-removed']).status).toBe(0);
+    const waited = await waiting;
+    expect(waited.stdout).toBe('137\n');
+    expect(waited.status).toBe(0);
   });
 
   test('container prune removes stopped containers only', () => {
@@ -362,6 +437,28 @@ describeKvm('detached containers', () => {
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('is used by container');
     expect(home.run(['rm', 'user-of-image']).status).toBe(0);
+  });
+
+  test('rmi -f refuses an image a running container uses', () => {
+    const busybox = testRegistryImage('busybox').reference;
+    expect(home.run(['pull', busybox]).status).toBe(0);
+    const id = home.runDetached(busybox, 'busybox-runner', 'sleep 60');
+    const refused = home.run(['rmi', '-f', busybox]);
+    expect(refused.stderr).toMatch(
+      /conflict: unable to delete [0-9a-f]{12} \(cannot be forced\) - image is being used by running container /,
+    );
+    expect(refused.stderr).toContain(`running container ${id.slice(0, 12)}\n`);
+    expect(refused.status).toBe(1);
+    expect(home.run(['image', 'inspect', busybox]).status).toBe(0);
+    // Once the container has stopped, --force removes the image, as Docker allows.
+    expect(home.run(['stop', '-t', '0', id]).status).toBe(0);
+    const forced = home.run(['rmi', '-f', busybox]);
+    expect(forced.stderr).toBe('');
+    expect(forced.stdout).toContain('Deleted: sha256:');
+    expect(forced.status).toBe(0);
+    expect(home.run(['rm', id]).status).toBe(0);
+    // Later tests run busybox.
+    expect(home.run(['pull', busybox]).status).toBe(0);
   });
 
   test('exec of an unknown name pulls nothing', () => {

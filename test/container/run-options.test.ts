@@ -253,6 +253,37 @@ describeKvm('noah run options', () => {
     expect(missing.stderr).toContain('no-such-program');
   });
 
+  test('-i -t with a stdin that is no terminal: status 1', () => {
+    const result = home.run(['run', '--rm', '-it', '--name', 'not-a-tty', debian, 'cat'], 'hi\n');
+    expect(result.stderr).toContain('the input device is not a TTY');
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(1);
+    // As in Docker, no container is created.
+    expect(home.run(['ps', '-a']).stdout).not.toContain('not-a-tty');
+  });
+
+  test('-t alone or -d -i -t with a stdin that is no terminal: run', () => {
+    const tty = home.run(['run', '--rm', '-t', '--entrypoint', 'echo', debian, 'ok'], 'hi\n');
+    expect(tty.stdout).toContain('ok');
+    expect(tty.status).toBe(0);
+    const result = home.run(['run', '-d', '-it', '--rm', '--entrypoint', 'sh', debian], 'hi\n');
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(home.run(['rm', '-f', result.stdout.trim()]).status).toBe(0);
+  });
+
+  test('--trace prints system calls of an image run', () => {
+    const result = home.run(['run', '--rm', '--trace', '--entrypoint', 'true', debian]);
+    expect(result.stderr).toContain('execve("');
+    expect(result.status).toBe(0);
+    const detached = home.run(['run', '-d', '--trace', '--entrypoint', 'true', debian]);
+    expect(detached.status).toBe(0);
+    const id = detached.stdout.trim();
+    expect(home.run(['wait', id]).stdout).toBe('0\n');
+    expect(home.run(['logs', id]).stderr).toContain('execve("');
+    expect(home.run(['rm', id]).status).toBe(0);
+  });
+
   test('a signal that ends the command gives 128+N', () => {
     // The sleep keeps sh alive until the signal arrives: the translator may deliver a signal a
     // process sends itself only after a later system call.

@@ -1,4 +1,8 @@
-import { removeImage } from '../../image/manage';
+import { ContainerStore } from '../../container/store';
+import { ConflictError } from '../../image/errors';
+import { resolveImage } from '../../image/images';
+import { removeImage, shortId } from '../../image/manage';
+import { Store } from '../../image/store';
 import { optionFlag, parseArgs } from '../args';
 import { Command } from '../command';
 import { UsageError } from '../errors';
@@ -13,7 +17,7 @@ export const rmiCommand: Command = {
     {
       name: 'force',
       short: 'f',
-      help: 'remove an image with several tags, or one that containers use',
+      help: 'remove an image with several tags, or one that stopped containers use',
     },
   ],
   async run(argv, io) {
@@ -25,6 +29,7 @@ export const rmiCommand: Command = {
       let status = 0;
       for (const name of parsed.positionals) {
         try {
+          if (force) await checkNoRunningUser(store, name);
           const result = await removeImage(store, name, force);
           for (const tag of result.untagged) io.stdout.write(`Untagged: ${tag}\n`);
           for (const id of result.deleted) io.stdout.write(`Deleted: ${id}\n`);
@@ -38,3 +43,22 @@ export const rmiCommand: Command = {
     });
   },
 };
+
+/**
+ * Raises Docker's conflict error when a running container uses the image `name`: --force
+ * removes an image that stopped containers use, never one that a running container uses.
+ */
+async function checkNoRunningUser(store: Store, name: string): Promise<void> {
+  const image = await resolveImage(store, name);
+  // NOTE: the check runs before removeImage takes the store lock, so a container of this
+  // image that starts in between still loses its image.
+  const containers = await new ContainerStore(store).list();
+  const running = containers.find(
+    (c) => c.config.image === image.id && c.state.status === 'running',
+  );
+  if (running === undefined) return;
+  throw new ConflictError(
+    `conflict: unable to delete ${shortId(image.id)} (cannot be forced) - image is being ` +
+      `used by running container ${running.config.id.slice(0, 12)}`,
+  );
+}

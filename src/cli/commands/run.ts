@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
+import { isatty } from 'node:tty';
 import { resolveImage } from '../../image/images';
 import { NotFoundError } from '../../image/errors';
 import { ImageRecord, Store } from '../../image/store';
 import { checkCreateOptions, createContainer, CreateOptions } from '../../container/create';
 import { buildEnv } from '../../container/env';
-import { startAttached, startDetached } from '../../container/lifecycle';
+import { ProgramNotLoadedError, startAttached, startDetached } from '../../container/lifecycle';
 import { ContainerConfig, ContainerStore } from '../../container/store';
 import { prlimitArgs } from '../../runtime/limits';
 import { runTranslator } from '../../runtime/translator';
@@ -128,7 +129,10 @@ export const runCommand: Command = {
     ...containerOptions,
     { name: 'detach', short: 'd', help: 'run in the background and print the container ID' },
     { name: 'rm', help: 'remove the container when it exits' },
-    { name: 'trace', help: 'print each system call to stderr, as strace does' },
+    {
+      name: 'trace',
+      help: 'print each system call to stderr, as strace does (with -d, to the logs)',
+    },
   ],
   async run(argv, io) {
     const parsed = parseArgs(argv, this.options, true);
@@ -168,11 +172,23 @@ function workdirOption(parsed: ParsedArgs): string | undefined {
   return workdir;
 }
 
+/**
+ * Raises Docker's error (status 1) when -i and -t attach a stdin that is not a terminal, as in
+ * `echo hi | docker run -it`. With -t alone, stdin is not attached, so any stdin works.
+ */
+export function checkInputTerminal(interactive: boolean, tty: boolean): void {
+  if (interactive && tty && !isatty(0)) {
+    throw new CliError('the input device is not a TTY', ExitStatus.failure);
+  }
+}
+
 /** Runs `action`, turning its CLI errors into exit status 125, as docker run reports them. */
 async function asNoahFailure<T>(action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (error) {
+    // The status of a program the translator could not load is its own: 126 or 127.
+    if (error instanceof ProgramNotLoadedError) throw error;
     if (error instanceof CliError) throw new CliError(error.message, ExitStatus.noahFailed);
     throw error;
   }
@@ -318,11 +334,21 @@ export async function createFromArgs(
  * with -d in the background under a supervisor, printing the container ID.
  */
 async function runImage(parsed: ParsedArgs, io: CommandIo): Promise<number> {
+  if (!optionFlag(parsed, 'detach')) {
+    checkInputTerminal(optionFlag(parsed, 'interactive'), optionFlag(parsed, 'tty'));
+  }
   const { store, config } = await createFromArgs(parsed, io);
+  const trace = optionFlag(parsed, 'trace');
   if (optionFlag(parsed, 'detach')) {
-    await asNoahFailure(() => withImageErrors(() => startDetached(store, config.id)));
+    try {
+      await asNoahFailure(() => withImageErrors(() => startDetached(store, config.id, trace)));
+    } catch (error) {
+      // Docker prints the ID of the container it created even when its command is not found.
+      if (error instanceof ProgramNotLoadedError) io.stdout.write(`${config.id}\n`);
+      throw error;
+    }
     io.stdout.write(`${config.id}\n`);
     return ExitStatus.ok;
   }
-  return asNoahFailure(() => withImageErrors(() => startAttached(store, config.id)));
+  return asNoahFailure(() => withImageErrors(() => startAttached(store, config.id, false, trace)));
 }

@@ -4,6 +4,7 @@ import { Command } from '../command';
 import { UsageError } from '../errors';
 import { forEachContainer, openContainerStore } from './container-store';
 import { withImageErrors } from './image-errors';
+import { checkInputTerminal } from './run';
 
 /** `noah start`: run a created or exited container's command again, in the same root. */
 export const startCommand: Command = {
@@ -29,6 +30,8 @@ export const startCommand: Command = {
     return withImageErrors(async () => {
       const store = await openContainerStore();
       const container = await store.get(names[0]);
+      // As Docker's start, only -i attaches stdin (noah also does for a container made with -i).
+      checkInputTerminal(optionFlag(parsed, 'interactive'), container.config.tty);
       // -i attaches stdin for this start even when the container was created without it.
       if (optionFlag(parsed, 'interactive') && !container.config.interactive) {
         return startAttached(store, container.config.id, true);

@@ -1,5 +1,7 @@
+import * as fs from 'node:fs/promises';
 import { waitUntilStopped } from '../../container/lifecycle';
 import { sleep } from '../../container/process';
+import { ContainerStore } from '../../container/store';
 import { parseArgs } from '../args';
 import { Command } from '../command';
 import { UsageError } from '../errors';
@@ -19,19 +21,40 @@ export const waitCommand: Command = {
       io,
       async (store, name) => {
         const { config } = await store.get(name);
-        // A created container has not run yet: wait for a start, then for its exit.
-        for (;;) {
-          await waitUntilStopped(store, config.id);
-          const now = await store.read(config.id);
-          if (now === undefined) throw new Error(`container ${name} was removed`);
-          if (now.state.status === 'exited') {
-            io.stdout.write(`${now.state.exitCode}\n`);
-            return;
-          }
-          await sleep(100);
+        // The waiter file receives the exit status even when --rm removes the container.
+        const waiter = await store.addWaiter(config.id);
+        if (waiter === undefined) throw new Error(`container ${name} was removed`);
+        try {
+          io.stdout.write(`${await waitForExit(store, config.id, name, waiter)}\n`);
+        } finally {
+          await fs.rm(waiter, { force: true });
         }
       },
       false,
     );
   },
 };
+
+/** Resolves to the exit status of the container's next exit, or of its last when stopped. */
+async function waitForExit(
+  store: ContainerStore,
+  id: string,
+  name: string,
+  waiter: string,
+): Promise<number> {
+  // A created container has not run yet: wait for a start, then for its exit.
+  for (;;) {
+    await waitUntilStopped(store, id);
+    const now = await store.read(id);
+    if (now === undefined) {
+      const status = await store.readWaiter(waiter);
+      if (status === undefined) throw new Error(`container ${name} was removed`);
+      return status;
+    }
+    // A created container with a finish time was started, but its command could not be
+    // loaded: it has the status of that failure, as in Docker.
+    const failedStart = now.state.status === 'created' && now.state.finishedAt !== '';
+    if (now.state.status === 'exited' || failedStart) return now.state.exitCode;
+    await sleep(100);
+  }
+}
