@@ -40,14 +40,12 @@ export interface TranslatorLaunch {
 }
 
 /**
- * The descriptor on which the translator reads the guest's environment (--env-fd): values such
- * as passwords stay out of its command line, which every host user can read.
+ * Builds the translator's command line for `launch`. The environment goes on descriptor
+ * `envFd` (--env-fd): values such as passwords stay out of the command line, which every host
+ * user can read.
  */
-export const ENV_FD = 3;
-
-/** Builds the translator's command line for `launch`; the environment goes on ENV_FD. */
-export function translatorArgs(launch: TranslatorLaunch): string[] {
-  const args = ['--root', launch.rootfs, '--cwd', launch.cwd, '--env-fd', String(ENV_FD)];
+export function translatorArgs(launch: TranslatorLaunch, envFd: number): string[] {
+  const args = ['--root', launch.rootfs, '--cwd', launch.cwd, '--env-fd', String(envFd)];
   if (launch.trace) args.push('--trace');
   if (launch.readOnly) args.push('--read-only');
   if (launch.sharedInodes !== undefined) args.push('--shared-inodes', launch.sharedInodes);
@@ -100,15 +98,18 @@ export function spawnTranslator(
   detached = false,
 ): ChildProcess {
   const executable = requireTranslator();
-  const standard = typeof stdio === 'string' ? [stdio, stdio, stdio] : stdio.slice(0, ENV_FD);
-  const options = { stdio: [...standard, 'pipe'] as StdioOptions, detached };
+  // The environment goes on the descriptor after the caller's.
+  const entries = typeof stdio === 'string' ? [stdio, stdio, stdio] : [...stdio];
+  const envFd = entries.length;
+  const options = { stdio: [...entries, 'pipe'] as StdioOptions, detached };
+  const args = translatorArgs(launch, envFd);
   // Limits above the host's were reported when the container was created.
   const limits = prlimitArgs(launch.rlimits ?? [], () => undefined);
   const child =
     limits.length > 0
-      ? spawn('prlimit', [...limits, executable, ...translatorArgs(launch)], options)
-      : spawn(executable, translatorArgs(launch), options);
-  sendEnvironment(child, ENV_FD, launch.env);
+      ? spawn('prlimit', [...limits, executable, ...args], options)
+      : spawn(executable, args, options);
+  sendEnvironment(child, envFd, launch.env);
   return child;
 }
 
