@@ -13,7 +13,7 @@ const DRAIN_TIMEOUT_MS = 5000;
  * The output of an attached container. The translator writes into pipes, and this process
  * copies each chunk to its own stdout or stderr and appends it to the container's log, as
  * Docker's daemon does, so `noah logs` shows attached runs too. Without -t the program's stdout
- * and stderr are these pipes, as under `docker run` without -t; with -t the translator relays
+ * and stderr are these pipes, as under `docker run` without -t. With -t the translator relays
  * the pseudo-terminal's output into the stdout pipe.
  */
 export class AttachedOutput {

@@ -112,8 +112,9 @@ export class Store {
   /**
    * Moves `target` into tmp/ under the store lock and deletes it there in a detached `rm -rf`,
    * so that the caller can exit before a large tree is gone. The folder in tmp/ carries the
-   * remover's pid: while it runs, no other store user touches the folder; if it dies, the next
-   * store user removes what is left. Resolves to false when `target` does not exist.
+   * remover's pid, so no other store user touches it while the remover runs. If the remover
+   * dies, the next store user removes what is left. Resolves to false when `target` does not
+   * exist.
    */
   async discard(target: string, label: string): Promise<boolean> {
     // The remover waits for a line on stdin, sent once the rename is done, and then becomes rm
