@@ -4,7 +4,7 @@
  * `podman exec`, `stop` and `rm`. podman runs as root with its storage in a scratch folder and pulls
  * the fixture images from the test registry on 127.0.0.1.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -46,15 +46,25 @@ describeRoot('podman with noah-oci', () => {
   };
 
   /** Runs podman under script(1), which gives it the terminal that -t needs. */
-  const podmanOnTerminal = (args: string[]) => {
+  // script's stdin stays open until podman ends: at end of input script sends the terminal an
+  // end-of-file character, which raced with the container's output.
+  const podmanOnTerminal = (
+    args: string[],
+  ): Promise<{ status: number | null; stdout: string; stderr: string }> => {
     const line = ['podman', ...globalFlags(), ...args].map((word) => `'${word}'`).join(' ');
-    const result = spawnSync('script', ['-qec', line, '/dev/null'], {
-      encoding: 'utf8',
-      input: '',
-      env: podmanEnv(),
-      timeout: 60_000,
+    const child = spawn('script', ['-qec', line, '/dev/null'], { env: podmanEnv() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    return new Promise((resolve) => {
+      child.on('close', (status) => {
+        clearTimeout(timer);
+        child.stdin.destroy();
+        resolve({ status, stdout, stderr });
+      });
     });
-    return { status: result.status, stdout: result.stdout };
   };
 
   // podman's default nofile limit of 1048576 needs CAP_SYS_RESOURCE, which these hosts lack.
@@ -115,7 +125,7 @@ describeRoot('podman with noah-oci', () => {
     // The pull into podman's vfs storage copies the whole Debian root, about a minute here.
   }, 300_000);
 
-  test('run -it passes a terminal like runc', () => {
+  test('run -it passes a terminal like runc', async () => {
     const command = ['sh', '-c', 'echo on-terminal; exit 4'];
     const viaTerminal = (runtime: string) =>
       podmanOnTerminal([
@@ -128,15 +138,16 @@ describeRoot('podman with noah-oci', () => {
         image,
         ...command,
       ]);
-    const theirs = viaTerminal('runc');
-    const ours = viaTerminal(nooci);
-    expect(theirs.stdout).toContain('on-terminal\r\n');
-    expect(ours.stdout).toContain('on-terminal\r\n');
+    const theirs = await viaTerminal('runc');
+    const ours = await viaTerminal(nooci);
+    // Whole results, so that a failure shows stderr too.
+    expect(theirs).toMatchObject({ stdout: expect.stringContaining('on-terminal\r\n') });
+    expect(ours).toMatchObject({ stdout: expect.stringContaining('on-terminal\r\n') });
     expect(ours.status).toBe(theirs.status);
     expect(ours.status).toBe(4);
   });
 
-  test('detached container takes exec, stop and rm', () => {
+  test('detached container takes exec, stop and rm', async () => {
     const name = 'detached';
     const run = podman([
       'run',
@@ -158,8 +169,15 @@ describeRoot('podman with noah-oci', () => {
     expect(exec.stdout).toBe('from exec\n');
     expect(exec.status).toBe(5);
 
-    const onTerminal = podmanOnTerminal(['exec', '-it', name, 'sh', '-c', 'echo tty exec; exit 3']);
-    expect(onTerminal.stdout).toContain('tty exec\r\n');
+    const onTerminal = await podmanOnTerminal([
+      'exec',
+      '-it',
+      name,
+      'sh',
+      '-c',
+      'echo tty exec; exit 3',
+    ]);
+    expect(onTerminal).toMatchObject({ stdout: expect.stringContaining('tty exec\r\n') });
     expect(onTerminal.status).toBe(3);
 
     expect(podman(['pause', name]).status).toBe(0);
