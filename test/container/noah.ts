@@ -61,7 +61,7 @@ export class NoahHome {
     return this.temporariesNow();
   }
 
-  /** What tmp/ holds now, background work included. */
+  /** Lists what tmp/ contains now, background work included. */
   temporariesNow(): string[] {
     return fs.readdirSync(path.join(this.dir, 'tmp'));
   }

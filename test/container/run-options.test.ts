@@ -262,7 +262,7 @@ describeKvm('noah run options', () => {
     expect(home.run(['ps', '-a']).stdout).not.toContain('not-a-tty');
   });
 
-  test('-t alone or -d -i -t with a stdin that is no terminal: run', () => {
+  test('-t or -d -it with piped stdin runs', () => {
     const tty = home.run(['run', '--rm', '-t', '--entrypoint', 'echo', debian, 'ok'], 'hi\n');
     expect(tty.stdout).toContain('ok');
     expect(tty.status).toBe(0);

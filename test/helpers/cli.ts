@@ -25,8 +25,8 @@ export function runNoah(
 }
 
 /**
- * The environment of a noah command in tests: the AddressSanitizer translator, and no spare
- * container roots, whose detached builders would outlive a test's store (test/container/
+ * Returns the environment of a noah command in tests: the AddressSanitizer translator, and no
+ * spare container roots, whose detached builders would outlive a test's store (test/container/
  * spare.test.ts turns them on).
  */
 export function noahEnv(): NodeJS.ProcessEnv {

@@ -10,7 +10,7 @@ import { UsageError } from '../errors';
 import { openContainerStore } from './container-store';
 import { withImageErrors } from './image-errors';
 import { resolveImage } from '../../image/images';
-import { runCommand } from './run';
+import { processOptions, runCommand } from './run';
 
 /**
  * `noah exec`: a new process in a running container's root, with its mounts, hostname and
@@ -26,20 +26,7 @@ export const execCommand: Command = {
     { name: 'interactive', short: 'i', help: 'keep stdin connected' },
     { name: 'tty', short: 't', help: 'give the command a pseudo-terminal' },
     { name: 'detach', short: 'd', help: 'start the command in the background and exit at once' },
-    { name: 'env', short: 'e', value: true, repeat: true, help: 'set an environment variable' },
-    {
-      name: 'env-file',
-      value: true,
-      repeat: true,
-      help: 'read environment variables from a file, one NAME=VALUE a line',
-    },
-    { name: 'workdir', short: 'w', value: true, help: 'working directory inside the container' },
-    {
-      name: 'user',
-      short: 'u',
-      value: true,
-      help: 'user to run as: NAME, UID, NAME:GROUP or UID:GID',
-    },
+    ...processOptions,
   ],
   async run(argv, io) {
     const parsed = parseArgs(argv, this.options, true);

@@ -21,7 +21,7 @@ export const inspectFormatOption: OptionSpec = {
 };
 
 /**
- * Prints inspect documents the way their --format asks: an indented JSON array by default, a
+ * Prints inspect documents as their --format requests: an indented JSON array by default, a
  * one-line array for "json", or a template's output, one line per document.
  */
 export class InspectPrinter {

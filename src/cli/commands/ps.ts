@@ -74,7 +74,7 @@ const HEADERS: Record<string, string> = {
 };
 
 /**
- * One container as `ps --format` sees it, with the keys and string values Docker prints. The
+ * One container as `ps --format` reads it, with the keys and string values Docker prints. The
  * command is cut to 20 characters unless `full` (--no-trunc).
  */
 function jsonRow(container: Container, id: string, full: boolean): Record<string, string> {

@@ -15,8 +15,8 @@ import { CliError, ExitStatus, UsageError } from '../errors';
 import { openContainerStore } from './container-store';
 import { withImageErrors } from './image-errors';
 
-/** Options of `noah run` and `noah create` that set up the container. */
-export const containerOptions: OptionSpec[] = [
+/** Options of a process in a container, which `noah exec` takes too. */
+export const processOptions: OptionSpec[] = [
   { name: 'env', short: 'e', value: true, repeat: true, help: 'set an environment variable' },
   {
     name: 'env-file',
@@ -31,6 +31,11 @@ export const containerOptions: OptionSpec[] = [
     value: true,
     help: 'user to run as: NAME, UID, NAME:GROUP or UID:GID',
   },
+];
+
+/** Options of `noah run` and `noah create` that set up the container. */
+export const containerOptions: OptionSpec[] = [
+  ...processOptions,
   { name: 'name', value: true, help: 'name of the container (default: a random name)' },
   { name: 'hostname', value: true, help: 'hostname (default: the first 12 digits of the ID)' },
   { name: 'entrypoint', value: true, help: 'replace the image\'s entrypoint ("" clears it)' },
